@@ -1,0 +1,52 @@
+# One entry point for set-up, tests and the demo. Every target does its own set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP  := $(VENV)/.installed
+
+.PHONY: test lint typecheck unit demo venv system-deps clean lock bench
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+
+$(STAMP): $(BIN)/uv requirements-dev.lock pyproject.toml
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(STAMP)
+
+# bubblewrap isolates the code sandbox; installed when missing (needs root, as on CI).
+system-deps:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  echo "installing bubblewrap"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+	  || echo "warning: could not install bubblewrap; the sandbox will refuse to run without --allow-weak-isolation"; }
+
+lint: venv
+	$(BIN)/ruff check concept_distill tests bench
+	$(BIN)/ruff format --check concept_distill tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: venv system-deps
+	$(BIN)/python bench/sandbox_throughput.py
+
+demo:
+	@echo "make demo arrives with the distillation graph (issue 6); nothing to run yet." && exit 1
+
+# Regenerate the hashed locks after changing dependencies in pyproject.toml.
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile -q pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,29 @@
+"""The small error taxonomy: user mistakes, model failures, and a sandbox that cannot run.
+
+A failed example is never an exception (it is a verdict); these are for broken inputs or systems.
+The CLI prints any of them as one line, without a traceback.
+"""
+
+
+class ConceptDistillError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(ConceptDistillError):
+    """The user's input (config, data file, command line) is wrong; fix it and re-run."""
+
+    exit_code = 2
+
+
+class ModelError(ConceptDistillError):
+    """A model endpoint failed; `retryable` says whether trying again later can help."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class SandboxUnavailable(ConceptDistillError):
+    """The code sandbox cannot run here with the isolation that was asked for."""
