@@ -1,0 +1,138 @@
+"""A persistent response cache on SQLite, so a re-run makes no model call it already made.
+
+The key is a hash of everything that determines a reply (endpoint, model, messages, sampling
+parameters, seed, and the sample index when sampling is random); the value is the reply text and
+the usage it cost. No header, and so no API key, ever reaches the database. sqlite3 blocks, so every
+database call runs in a worker thread, one at a time, off the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, TypeVarTuple, Unpack
+
+import anyio
+import anyio.to_thread
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+ArgsT = TypeVarTuple("ArgsT")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+class CachedReply(BaseModel):
+    """What the cache keeps of a reply: enough to answer again and to account for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+
+
+def cache_key(
+    *,
+    endpoint: str,
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any],
+    sample_index: int,
+) -> str:
+    """A stable hash of a request; equal requests (and only those) share a key.
+
+    `params` holds the sampling parameters actually sent (temperature, max_tokens, seed,
+    response_format). Callers pass `sample_index=0` for greedy calls, whose replies do not vary.
+    """
+    payload = {
+        "endpoint": endpoint,
+        "model": model,
+        "messages": list(messages),
+        "params": dict(params),
+        "sample": sample_index,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ResponseCache:
+    """Replies by request key in one SQLite file, shared by every role of a run (and re-runs).
+
+    WAL mode and a busy timeout let several processes share the file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        """Remember where the database lives; it is opened on first use, in a worker thread."""
+        self.path = Path(path)
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._thread = anyio.CapacityLimiter(1)
+
+    def __repr__(self) -> str:
+        return f"ResponseCache({str(self.path)!r})"
+
+    async def get(self, key: str) -> CachedReply | None:
+        """The cached reply for `key`, or None."""
+        row = await self._run(self._select, key)
+        return None if row is None else CachedReply.model_validate_json(row)
+
+    async def put(self, key: str, model: str, reply: CachedReply) -> None:
+        """Store `reply` under `key` (replacing any older entry)."""
+        await self._run(self._insert, key, model, reply.model_dump_json())
+
+    async def count(self) -> int:
+        """How many replies are stored."""
+        return await self._run(self._count)
+
+    async def aclose(self) -> None:
+        """Close the database; the cache can be used again afterwards (it reopens)."""
+        await self._run(self._close)
+
+    async def _run(self, function: Callable[[Unpack[ArgsT]], T], *args: Unpack[ArgsT]) -> T:
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._thread)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=5000")
+            connection.execute(_SCHEMA)
+            self._connection = connection
+        return self._connection
+
+    def _select(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _insert(self, key: str, model: str, value: str) -> None:
+        with self._lock:
+            self._db().execute(
+                "INSERT OR REPLACE INTO responses (key, model, value, created) VALUES (?, ?, ?, ?)",
+                (key, model, value, time.time()),
+            )
+
+    def _count(self) -> int:
+        with self._lock:
+            return int(self._db().execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

@@ -1,0 +1,91 @@
+"""How one model role (student or teacher) reaches its endpoint: one `ModelConfig` per role.
+
+The config names the environment variable that holds the API key, never the key itself, so a
+config can be printed, logged and saved with a run without leaking a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+StructuredMode = Literal["json_schema", "json_object", "prompt"]
+"""How `structured()` asks for JSON: a schema in `response_format` (llama-server, OpenAI, vLLM,
+Ollama), a bare `{"type": "json_object"}` (servers that reject json_schema, such as
+llama-cpp-python's), or only by instructions in the prompt."""
+
+
+class ModelConfig(BaseModel):
+    """One role's model: where it is served, how it samples, and how hard it may be pushed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = Field(
+        description="OpenAI-compatible base URL ending in /v1, e.g. http://127.0.0.1:8080/v1."
+    )
+    model: str = Field(description="Model id or alias the endpoint serves, sent as `model`.")
+    api_key_env: str | None = Field(
+        default=None,
+        description=(
+            "NAME of the environment variable holding the API key (read when the client is "
+            "built, never stored). None for local servers that need no key."
+        ),
+    )
+    temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 means greedy."
+    )
+    max_tokens: int | None = Field(
+        default=1024, gt=0, description="Upper bound on generated tokens per reply."
+    )
+    timeout_s: float = Field(
+        default=120.0, gt=0, description="Hard wall-clock limit on one HTTP attempt, in seconds."
+    )
+    max_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "Requests in flight at once to this endpoint; roles sharing an endpoint share the "
+            "limit and the smallest value wins."
+        ),
+    )
+    requests_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        description="Request rate cap for this endpoint (shared like max_concurrency); None: none.",
+    )
+    max_retries: int = Field(
+        default=4,
+        ge=0,
+        description="Retries after the first attempt on 429, 5xx, timeouts and connection errors.",
+    )
+    retry_backoff_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="First backoff delay; it doubles per retry and gets random jitter.",
+    )
+    max_retry_wait_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Longest single wait between attempts; a Retry-After above it ends the retries "
+            "(the error is then marked retryable)."
+        ),
+    )
+    input_price_per_mtok: float | None = Field(
+        default=None, ge=0, description="Price in USD per million prompt tokens; None: no cost."
+    )
+    output_price_per_mtok: float | None = Field(
+        default=None, ge=0, description="Price in USD per million completion tokens; None: no cost."
+    )
+    seed: int | None = Field(
+        default=None,
+        description=(
+            "Sampling seed sent to the endpoint; with temperature > 0, sample i sends seed + i "
+            "so repeated samples differ but stay reproducible."
+        ),
+    )
+    structured_mode: StructuredMode = Field(
+        default="json_schema",
+        description="How structured output is requested (see StructuredMode).",
+    )

@@ -1,0 +1,339 @@
+"""A fake OpenAI-compatible chat server on 127.0.0.1 for tests that must not touch the network.
+
+It answers `POST /v1/chat/completions` from a script of actions (a reply, an error status, a hang,
+a malformed body) or from a function, and records every request it sees: tests assert on what was
+sent (bodies and headers, e.g. that no secret leaked), how many requests arrived and how many were
+in flight at once. It serves both plain and streamed (`"stream": true`) completions, so it works
+under LangGraph's `stream_mode="messages"` too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from aiohttp import web
+
+__all__ = [
+    "Action",
+    "Fail",
+    "FakeOpenAIServer",
+    "Hang",
+    "Malformed",
+    "RecordedRequest",
+    "Reply",
+    "ReplyFunction",
+]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A normal chat completion; token counts default to whitespace word counts."""
+
+    content: str = "ok"
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str = "stop"
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Fail:
+    """An HTTP error status, optionally with a `Retry-After` header (seconds)."""
+
+    status: int = 500
+    retry_after: float | None = None
+    message: str = "injected failure"
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Answer nothing for `seconds` (the client's timeout should fire first), then fail 504."""
+
+    seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A 200 reply whose body is not the JSON it claims to be."""
+
+    body: str = '{"id": "x", "choices": [{"message": '
+
+
+Action = Reply | Fail | Hang | Malformed
+"""One scripted server behaviour; a bare `str` in a script means `Reply(content=str)`."""
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+    received_at: float
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+ReplyFunction = Callable[[RecordedRequest], "Action | str | Awaitable[Action | str]"]
+
+
+@dataclass
+class _Counters:
+    in_flight: int = 0
+    max_in_flight: int = 0
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+
+class FakeOpenAIServer:
+    """An OpenAI-compatible chat server on an ephemeral loopback port.
+
+    Use as `async with FakeOpenAIServer(script=[Fail(429, retry_after=0.2), "hi"]) as server:`
+    and point a client at `server.base_url`. Scripted actions are used in arrival order; when the
+    script runs out, `reply` (a function of the request) decides, and without one the server says
+    "ok". `latency_s` is added before every chat reply.
+    """
+
+    def __init__(
+        self,
+        script: Sequence[Action | str] = (),
+        *,
+        reply: ReplyFunction | None = None,
+        latency_s: float = 0.0,
+        api_key: str | None = None,
+        model: str = "fake-model",
+    ) -> None:
+        """Configure the server; nothing listens until it is entered or started.
+
+        Args:
+            script: actions for the first requests, in arrival order.
+            reply: decides for requests after the script; it may be async.
+            latency_s: delay added before every chat reply (to mimic a model's time).
+            api_key: when set, requests without `Authorization: Bearer <api_key>` get 401.
+            model: the model id reported by `/v1/models` and in replies.
+        """
+        self._script = list(script)
+        self._reply = reply
+        self.latency_s = latency_s
+        self._api_key = api_key
+        self.model = model
+        self._counters = _Counters()
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL (ending in `/v1`) to give a client."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every chat-completion request received so far, in arrival order."""
+        return list(self._counters.requests)
+
+    @property
+    def request_count(self) -> int:
+        """How many chat-completion requests arrived (including failed and hung ones)."""
+        return len(self._counters.requests)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The largest number of chat requests being handled at the same moment."""
+        return self._counters.max_in_flight
+
+    def add_script(self, *actions: Action | str) -> None:
+        """Append actions to the script (used by later requests)."""
+        self._script.extend(actions)
+
+    async def start(self) -> None:
+        """Bind to 127.0.0.1 on a free port and start serving."""
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def aclose(self) -> None:
+        """Stop serving; hung handlers are cancelled."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeOpenAIServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            headers=dict(request.headers),
+            body=await request.text(),
+            received_at=time.monotonic(),
+        )
+        counters = self._counters
+        counters.requests.append(recorded)
+        counters.in_flight += 1
+        counters.max_in_flight = max(counters.max_in_flight, counters.in_flight)
+        try:
+            if self._api_key is not None and (
+                request.headers.get("Authorization") != f"Bearer {self._api_key}"
+            ):
+                return _error(401, "invalid api key")
+            action = await self._next_action(recorded)
+            if self.latency_s:
+                await anyio.sleep(self.latency_s)
+            return await self._perform(action, recorded, request)
+        finally:
+            counters.in_flight -= 1
+
+    async def _next_action(self, recorded: RecordedRequest) -> Action:
+        if self._script:
+            chosen: Action | str = self._script.pop(0)
+        elif self._reply is not None:
+            produced = self._reply(recorded)
+            chosen = await produced if inspect.isawaitable(produced) else produced
+        else:
+            chosen = Reply()
+        return Reply(content=chosen) if isinstance(chosen, str) else chosen
+
+    async def _perform(
+        self, action: Action, recorded: RecordedRequest, request: web.Request
+    ) -> web.StreamResponse:
+        if isinstance(action, Fail):
+            headers = {} if action.retry_after is None else {"Retry-After": f"{action.retry_after}"}
+            return _error(action.status, action.message, headers)
+        if isinstance(action, Hang):
+            await anyio.sleep(action.seconds)
+            return _error(504, "hung request finally gave up")
+        if isinstance(action, Malformed):
+            return web.Response(status=200, text=action.body, content_type="application/json")
+        if action.delay_s:
+            await anyio.sleep(action.delay_s)
+        body = recorded.json if isinstance(recorded.json, dict) else {}
+        completion = self._completion(action, body)
+        if body.get("stream"):
+            return await _stream(completion, body, request)
+        return web.json_response(completion)
+
+    def _completion(self, action: Reply, body: dict[str, Any]) -> dict[str, Any]:
+        prompt_tokens = action.prompt_tokens
+        if prompt_tokens is None:
+            prompt_tokens = sum(_words(m.get("content")) for m in body.get("messages", []))
+        completion_tokens = action.completion_tokens
+        if completion_tokens is None:
+            completion_tokens = _words(action.content)
+        return {
+            "id": f"chatcmpl-fake-{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", self.model),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": action.content},
+                    "finish_reason": action.finish_reason,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+
+def _words(content: object) -> int:
+    if isinstance(content, str):
+        return len(content.split())
+    if isinstance(content, list):
+        return sum(_words(part.get("text")) for part in content if isinstance(part, dict))
+    return 0
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    payload = {"error": {"message": message, "type": "fake_error", "code": status}}
+    return web.json_response(payload, status=status, headers=headers)
+
+
+async def _stream(
+    completion: dict[str, Any], body: dict[str, Any], request: web.Request
+) -> web.StreamResponse:
+    """Send the completion as server-sent events, the way OpenAI streams chat completions."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    choice = completion["choices"][0]
+    base = {k: completion[k] for k in ("id", "created", "model")} | {
+        "object": "chat.completion.chunk"
+    }
+    chunks: list[dict[str, Any]] = [
+        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None},
+        *(
+            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+            for piece in _pieces(choice["message"]["content"])
+        ),
+        {"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]},
+    ]
+    for chunk in chunks:
+        await response.write(_event(base | {"choices": [chunk]}))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        await response.write(_event(base | {"choices": [], "usage": completion["usage"]}))
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
+
+
+def _pieces(text: str) -> list[str]:
+    words = text.split(" ")
+    return [word if i == 0 else " " + word for i, word in enumerate(words)]
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve replies of "ok" until interrupted; prints the base URL first (used by benchmarks)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per reply")
+    args = parser.parse_args(argv)
+
+    async def serve() -> None:
+        async with FakeOpenAIServer(latency_s=args.latency) as server:
+            print(server.base_url, flush=True)
+            await anyio.sleep_forever()
+
+    try:
+        anyio.run(serve)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
