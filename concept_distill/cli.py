@@ -20,6 +20,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Concept Distillation: rules from a strong teacher make a weak student better."""
+
+
 def _register_subcommands() -> None:
     from concept_distill.sandbox.cli import sandbox_command
 
@@ -27,25 +32,18 @@ def _register_subcommands() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit status."""
+    """Run the CLI and return its exit status (0 done, 1 system failure, 2 bad input)."""
     _register_subcommands()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="concept-distill", standalone_mode=True)
     except ConceptDistillError as error:
         print(f"concept-distill: error: {error}", file=sys.stderr)
         return error.exit_code
-    except typer.Exit as done:
-        return done.exit_code
-    except typer.Abort:
-        print("concept-distill: aborted", file=sys.stderr)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except KeyboardInterrupt:
+        print("concept-distill: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        from click.exceptions import ClickException
-
-        if isinstance(error, ClickException):
-            error.show()
-            return error.exit_code
-        raise
     return 0
 
 

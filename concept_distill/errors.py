@@ -27,3 +27,14 @@ class ModelError(ConceptDistillError):
 
 class SandboxUnavailable(ConceptDistillError):
     """The code sandbox cannot run here with the isolation that was asked for."""
+
+
+def first_validation_problem(error: object) -> str:
+    """The first problem of a pydantic ValidationError as `field: message`, on one line."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return str(error).splitlines()[0]
+    first = errors()[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or "value"
+    message = "missing field" if first.get("type") == "missing" else str(first.get("msg", ""))
+    return f"{field}: {message}"

@@ -102,7 +102,7 @@ class ResponseCache:
         """Close the database; the cache can be used again afterwards (it reopens)."""
         await self._run(self._close)
 
-    async def _run(self, function: Callable[[Unpack[ArgsT]], T], *args: Unpack[ArgsT]) -> T:
+    async def _run(self, function: Callable[[Unpack[ArgsT]], T], *args: *ArgsT) -> T:
         return await anyio.to_thread.run_sync(function, *args, limiter=self._thread)
 
     def _db(self) -> sqlite3.Connection:

@@ -1,4 +1,4 @@
-"""One canonical shape for chat messages: OpenAI-style dicts, used both on the wire and as cache key.
+"""One shape for chat messages: OpenAI-style dicts, used both on the wire and in the cache key.
 
 Callers may pass langchain messages, `(role, text)` tuples or dicts; normalising them once, before
 anything else, means the cache key is computed from exactly what is sent and that a badly formed

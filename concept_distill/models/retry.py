@@ -46,7 +46,9 @@ def classify(error: Exception, *, timeout_s: float) -> AttemptFailure | None:
         return AttemptFailure(f"malformed JSON in the reply ({error.msg})", retryable=True)
     if isinstance(error, openai.APIResponseValidationError | ValueError | KeyError | TypeError):
         # Messages are validated before the call, so these come from an unusable reply body.
-        return AttemptFailure(f"unusable reply ({type(error).__name__}: {_short(str(error))})", False)
+        return AttemptFailure(
+            f"unusable reply ({type(error).__name__}: {_short(str(error))})", False
+        )
     return None
 
 

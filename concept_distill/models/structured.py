@@ -87,7 +87,11 @@ def repair_messages(messages: list[WireMessage], reply: str, error: str) -> list
         f"Your reply was not valid: {error}\n"
         "Reply again with only the corrected JSON object that matches the schema."
     )
-    return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": request}]
+    return [
+        *messages,
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": request},
+    ]
 
 
 async def request_structured(

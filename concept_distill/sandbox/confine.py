@@ -86,8 +86,9 @@ def drop_capabilities() -> None:
     _check(_libc.capset(ctypes.c_char_p(header), ctypes.c_char_p(data)), "capset")
 
 
-def apply_rlimits(*, memory_bytes: int, cpu_s: int, file_bytes: int, open_files: int,
-                  processes: int) -> None:
+def apply_rlimits(
+    *, memory_bytes: int, cpu_s: int, file_bytes: int, open_files: int, processes: int
+) -> None:
     """Bound address space, CPU time, file size, descriptors and processes; no core dumps."""
     limits = (
         (resource.RLIMIT_AS, memory_bytes),
@@ -104,13 +105,36 @@ def apply_rlimits(*, memory_bytes: int, cpu_s: int, file_bytes: int, open_files:
 # Seccomp: system calls no test program needs, whose only use here would be an escape attempt.
 # The kernel kills the process (SIGSYS), which the supervisor reports as `blocked`.
 _X86_64_KILLED = {
-    "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "mount": 165,
-    "umount2": 166, "pivot_root": 155, "unshare": 272, "setns": 308, "bpf": 321,
-    "keyctl": 250, "add_key": 248, "request_key": 249, "perf_event_open": 298,
-    "kexec_load": 246, "kexec_file_load": 320, "init_module": 175, "finit_module": 313,
-    "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
-    "userfaultfd": 323, "open_by_handle_at": 304, "name_to_handle_at": 303,
-    "io_uring_setup": 425, "fsopen": 430, "fsmount": 432, "move_mount": 429, "open_tree": 428,
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "mount": 165,
+    "umount2": 166,
+    "pivot_root": 155,
+    "unshare": 272,
+    "setns": 308,
+    "bpf": 321,
+    "keyctl": 250,
+    "add_key": 248,
+    "request_key": 249,
+    "perf_event_open": 298,
+    "kexec_load": 246,
+    "kexec_file_load": 320,
+    "init_module": 175,
+    "finit_module": 313,
+    "delete_module": 176,
+    "reboot": 169,
+    "swapon": 167,
+    "swapoff": 168,
+    "acct": 163,
+    "userfaultfd": 323,
+    "open_by_handle_at": 304,
+    "name_to_handle_at": 303,
+    "io_uring_setup": 425,
+    "fsopen": 430,
+    "fsmount": 432,
+    "move_mount": 429,
+    "open_tree": 428,
 }
 _X86_64_CLONE, _X86_64_CLONE3 = 56, 435
 _AUDIT_ARCH_X86_64 = 0xC000003E
@@ -128,15 +152,7 @@ def install_seccomp() -> None:
     """Install the filter: kill on escape-only calls and namespace-creating clones."""
     if not seccomp_supported():
         raise OSError(95, "seccomp filter: only x86_64 is supported")
-    program = _seccomp_program()
-    buffer = b"".join(struct.pack("HBBI", *ins) for ins in program)
-    filters = ctypes.create_string_buffer(buffer)
-
-    class _Fprog(ctypes.Structure):
-        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-    prog = _Fprog(len(program), ctypes.cast(filters, ctypes.c_void_p))
-    _check(_libc.prctl(_PR_SET_SECCOMP, 2, ctypes.byref(prog), 0, 0), "prctl(PR_SET_SECCOMP)")
+    _check(_libc.prctl(_PR_SET_SECCOMP, 2, ctypes.byref(_FPROG), 0, 0), "prctl(PR_SET_SECCOMP)")
 
 
 def _seccomp_program() -> list[tuple[int, int, int, int]]:
@@ -160,3 +176,13 @@ def _seccomp_program() -> list[tuple[int, int, int, int]]:
         program.extend([(_JEQ, 0, 1, number), kill])
     program.append((_RET, 0, 0, _RET_ALLOW))
     return program
+
+
+class _Fprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+
+# Built once in the warm server, so each forked child only makes the prctl call.
+_PROGRAM = _seccomp_program()
+_FILTER = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in _PROGRAM))
+_FPROG = _Fprog(len(_PROGRAM), ctypes.cast(_FILTER, ctypes.c_void_p))

@@ -75,7 +75,7 @@ class LaunchPlan(BaseModel):
         return Layer(name="unprivileged uid", active=False, detail="running as root and no setpriv")
 
     def bwrap_layer(self) -> Layer:
-        """bubblewrap around each server."""
+        """Bubblewrap around each server."""
         if self.bwrap:
             detail = "no network, only /usr visible, empty environment, dies with its parent"
             return Layer(name="bubblewrap", active=True, detail=detail)
@@ -107,16 +107,48 @@ def server_command(
     """The command that starts one fork-server, as strongly isolated as the plan allows."""
     command: list[str] = []
     if plan.as_root and plan.setpriv:
-        command += [plan.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                    "--inh-caps=-all", "--"]
+        command += [
+            plan.setpriv,
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--",
+        ]
     interpreter_dirs = _interpreter_binds(plan.python)
     if plan.bwrap:
-        command += [plan.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-                    "--cap-drop", "ALL", "--clearenv", "--setenv", "LANG", "C.UTF-8",
-                    "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
-                    "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
-                    "--proc", "/proc", "--dev", "/dev",
-                    "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+        command += [
+            plan.bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--clearenv",
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(tmp_bytes),
+            "--tmpfs",
+            "/tmp",
+        ]
         for directory in interpreter_dirs:
             command += ["--ro-bind", directory, directory]
         command += ["--ro-bind", str(stage), INSIDE, "--chdir", "/tmp"]

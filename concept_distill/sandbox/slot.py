@@ -31,7 +31,7 @@ class _Server:
     def __init__(self, plan: LaunchPlan, stage: Path, script: str, uid: int, tmp_bytes: int):
         ours, theirs = socket.socketpair()
         self.control = ours
-        self.errors = tempfile.TemporaryFile()
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         command = server_command(plan, stage, script, theirs.fileno(), uid, tmp_bytes)
         self.process = subprocess.Popen(
             command,
@@ -83,7 +83,9 @@ class Slot:
         ready = self.candidate.handshake()
         self.tests.handshake()
         layers = ready.get("layers")
-        self.layers = {str(k): str(v) for k, v in layers.items()} if isinstance(layers, dict) else {}
+        self.layers = (
+            {str(k): str(v) for k, v in layers.items()} if isinstance(layers, dict) else {}
+        )
 
     def run(
         self, program: str, tests: str, entry_point: str | None, limits: dict[str, Any]

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from concept_distill.errors import SandboxUnavailable
 from concept_distill.sandbox.isolation import (
     IsolationReport,
-    Layer,
     LaunchPlan,
+    Layer,
     plan_launch,
     stage_server_files,
     without_bwrap,
@@ -84,7 +84,10 @@ class Sandbox:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -104,9 +107,10 @@ class Sandbox:
         self._isolation = _report(plan, first.layers)
         if not self._isolation.strong and not self.limits.allow_weak_isolation:
             await self.aclose()
+            missing = ", ".join(self.isolation.missing)
             raise SandboxUnavailable(
-                f"refusing to run with weak isolation (missing: {', '.join(self.isolation.missing)});"
-                " see `concept-distill sandbox --doctor`, or allow it with --allow-weak-isolation"
+                f"refusing to run with weak isolation (missing: {missing}); see "
+                "`concept-distill sandbox --doctor`, or allow it with --allow-weak-isolation"
             )
         for index in range(1, self.limits.job_count):
             await self._start_slot(index, plan)
@@ -159,7 +163,10 @@ class Sandbox:
         await anyio.to_thread.run_sync(slot.stop)
         self._slots.remove(slot)
         fresh = Slot(
-            slot.index, self._plan, self._stage or Path(), self.limits.uid_base,
+            slot.index,
+            self._plan,
+            self._stage or Path(),
+            self.limits.uid_base,
             self._job_limits["tmp_bytes"],
         )
         await anyio.to_thread.run_sync(fresh.handshake, limiter=self._threads)
@@ -192,7 +199,9 @@ def _report(plan: LaunchPlan, layers: dict[str, str]) -> IsolationReport:
         detail = description if state == "ok" else state
         found.append(Layer(name=name, active=state == "ok", detail=detail, required=required))
     found += [
-        Layer(name="rlimits", active=True, detail="address space, CPU, file size, files, processes"),
+        Layer(
+            name="rlimits", active=True, detail="address space, CPU, file size, files, processes"
+        ),
         Layer(name="empty environment", active=True, detail="no variable of the parent passes"),
         Layer(name="output cap", active=True, detail="counted by the monitor, not the program"),
     ]

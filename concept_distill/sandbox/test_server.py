@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import gc
 import json
 import os
 import resource
@@ -20,15 +22,29 @@ import socket
 import sys
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+if TYPE_CHECKING:
+    from concept_distill.sandbox import wire
+else:  # inside the sandbox these files sit side by side, without the package
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import wire
 
-import wire  # noqa: E402
 
 PREIMPORTED = (
-    "math", "re", "collections", "itertools", "functools", "heapq", "random", "string",
-    "typing", "fractions", "decimal", "statistics", "hashlib",
+    "math",
+    "re",
+    "collections",
+    "itertools",
+    "functools",
+    "heapq",
+    "random",
+    "string",
+    "typing",
+    "fractions",
+    "decimal",
+    "statistics",
+    "hashlib",
 )
 _DETAIL_CHARS = 1900
 _SPECIAL_EXITS = ("SystemExit", "KeyboardInterrupt", "GeneratorExit")
@@ -46,6 +62,8 @@ class CandidateRaised(Exception):
     """Mixin marking exceptions re-raised from the candidate, to tell them from test failures."""
 
     traceback_text = ""
+    errno_value: Any = None
+    candidate_mro: tuple[str, ...] = ()
 
 
 def main() -> None:
@@ -56,6 +74,7 @@ def main() -> None:
         __import__(name)
     sys.set_int_max_str_digits(0)
     control = socket.socket(fileno=control_fd)
+    gc.freeze()  # keep the warm heap out of the collector's reach: fewer copied pages per fork
     wire.send_frame(control, {"ready": True})
     while True:
         received = wire.recv_with_fd(control)
@@ -95,14 +114,14 @@ def run_job(job: dict[str, Any], channel_fd: int, control_fd: int) -> dict[str, 
     if data is None:
         return {"status": "timeout", "detail": "the tests did not finish within the time limit"}
     try:
-        report: dict[str, Any] = json.loads(data)
+        answer: dict[str, Any] = json.loads(data)
     except ValueError:
         return {"status": "error", "detail": "the test runner died without a report"}
-    return report
+    return answer
 
 
 def _read_until(fd: int, deadline: float) -> bytes | None:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -125,6 +144,7 @@ class Candidate:
         self.broken = ""
 
     def receive(self) -> dict[str, Any]:
+        """The candidate's next message; a broken channel ends the tests (ChannelBroken)."""
         try:
             message = wire.recv_frame(self.channel)
         except wire.WireError as error:
@@ -133,13 +153,15 @@ class Candidate:
             self._break("the candidate process ended before answering")
         if type(message) is not dict:
             self._break("the candidate sent a malformed message")
-        return message
+        result: dict[str, Any] = message
+        return result
 
-    def _break(self, reason: str) -> Any:
+    def _break(self, reason: str) -> NoReturn:
         self.broken = self.broken or reason
         raise ChannelBroken(self.broken)
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send a message and wait for the answer."""
         try:
             wire.send_frame(self.channel, message)
         except OSError:
@@ -147,6 +169,8 @@ class Candidate:
         return self.receive()
 
     def stub(self, name: str) -> Any:
+        """A function standing in for the program's `name` in the tests."""
+
         def call(*args: Any, **kwargs: Any) -> Any:
             return self.call(name, args, kwargs)
 
@@ -154,10 +178,15 @@ class Candidate:
         return call
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call the program's `name` in the worker; plain data in, plain data (or raise) out."""
         shown = _show_call(name, args, kwargs)
         try:
-            message = {"op": "call", "name": name, "args": wire.to_plain(args),
-                       "kwargs": wire.to_plain(kwargs)}
+            message = {
+                "op": "call",
+                "name": name,
+                "args": wire.to_plain(args),
+                "kwargs": wire.to_plain(kwargs),
+            }
         except wire.NotPlainData as error:
             raise CannotRunHere(
                 f"the test passes {name}() an argument that cannot cross the sandbox boundary "
@@ -177,8 +206,10 @@ class Candidate:
             self.calls += 1
             raise rebuild_exception(reply["exc"])
         if "not_plain" in reply:
-            raise CannotRunHere(f"{shown} returned {_short(str(reply['not_plain']))}; "
-                                "only plain data can be checked")
+            raise CannotRunHere(
+                f"{shown} returned {_short(str(reply['not_plain']))}; "
+                "only plain data can be checked"
+            )
         return self._break("the candidate sent a malformed reply")
 
 
@@ -205,10 +236,10 @@ def rebuild_exception(info: dict[str, Any]) -> BaseException:
         name = f"Candidate{name}"
     klass = type(name, (base, CandidateRaised), {})
     message = str(info.get("message", ""))[:1000]
-    error = klass(message)
+    error: CandidateRaised = klass(message)
     error.traceback_text = str(info.get("traceback", ""))[:1500]
-    error.errno_value = info.get("errno")  # type: ignore[attr-defined]
-    error.candidate_mro = mro  # type: ignore[attr-defined]
+    error.errno_value = info.get("errno")
+    error.candidate_mro = tuple(mro)
     return error
 
 
@@ -261,14 +292,15 @@ def bind_names(candidate: Candidate, tree: ast.AST, entry_point: str | None) -> 
         elif kind.get("kind") == "module":
             _bind_module(namespace, name, kind.get("module"))
         elif kind.get("kind") == "data":
-            try:
+            with contextlib.suppress(wire.WireError):
                 namespace[name] = wire.from_plain(kind.get("value"))
-            except wire.WireError:
-                pass
     if entry_point and entry_point not in namespace:
         what = (kinds.get(entry_point) or {}).get("kind", "missing")
-        detail = (f"the program does not define `{entry_point}`" if what == "missing"
-                  else f"`{entry_point}` in the program is not a function")
+        detail = (
+            f"the program does not define `{entry_point}`"
+            if what == "missing"
+            else f"`{entry_point}` in the program is not a function"
+        )
         return {"status": "error", "detail": detail}
     return namespace
 
@@ -292,16 +324,24 @@ def load_failure(info: Any) -> dict[str, Any]:
     kind = type(error).__name__
     if isinstance(error, SyntaxError) or "SyntaxError" in str(info.get("mro")):
         text = str(info.get("text", ""))
-        return {"status": "error", "detail": _trim(
-            f"the program does not compile: {kind}: {error} (line {info.get('line')}: {text})")}
+        return {
+            "status": "error",
+            "detail": _trim(
+                f"the program does not compile: {kind}: {error} (line {info.get('line')}: {text})"
+            ),
+        }
     status = "memory" if isinstance(error, MemoryError) else "error"
-    return {"status": status, "detail": _trim(
-        f"the program raised while loading: {describe(error)}")}
+    return {
+        "status": status,
+        "detail": _trim(f"the program raised while loading: {describe(error)}"),
+    }
 
 
 def describe(error: BaseException) -> str:
     """Type, message, the sandbox's reason when it forbade the action, and the last frames."""
-    kind = type(error).__name__.removeprefix("Candidate") if _is_exit(error) else type(error).__name__
+    kind = (
+        type(error).__name__.removeprefix("Candidate") if _is_exit(error) else type(error).__name__
+    )
     text = f"{kind}: {error}"
     hint = _forbidden_hint(error)
     if hint:
@@ -315,12 +355,18 @@ def _is_exit(error: BaseException) -> bool:
 
 
 _ERRNO_HINTS = {
-    1: "the sandbox forbids this operation", 13: "the sandbox forbids this access",
-    30: "the sandbox file system is read-only", 101: "network access is disabled in the sandbox",
-    97: "network access is disabled in the sandbox", 2: "the file does not exist in the sandbox",
-    11: "the sandbox limits the number of processes", 28: "the sandbox's temporary space is full",
-    27: "the sandbox limits file size", 24: "the sandbox limits open files",
-    111: "network access is disabled in the sandbox", 99: "network access is disabled in the sandbox",
+    1: "the sandbox forbids this operation",
+    13: "the sandbox forbids this access",
+    30: "the sandbox file system is read-only",
+    101: "network access is disabled in the sandbox",
+    97: "network access is disabled in the sandbox",
+    2: "the file does not exist in the sandbox",
+    11: "the sandbox limits the number of processes",
+    28: "the sandbox's temporary space is full",
+    27: "the sandbox limits file size",
+    24: "the sandbox limits open files",
+    111: "network access is disabled in the sandbox",
+    99: "network access is disabled in the sandbox",
 }
 
 
@@ -346,11 +392,17 @@ def judge_exception(error: BaseException, candidate: Candidate, tests: str) -> d
     where = _test_statement(error, tests)
     if isinstance(error, AssertionError):
         message = f" ({error})" if str(error) else ""
-        return {"status": "failed",
-                "detail": _trim(f"assertion failed: {where or 'assert'}{message}{context}")}
+        return {
+            "status": "failed",
+            "detail": _trim(f"assertion failed: {where or 'assert'}{message}{context}"),
+        }
     if isinstance(error, Exception):
-        return {"status": "failed", "detail": _trim(
-            f"the test raised {type(error).__name__}: {error} at: {where or '?'}{context}")}
+        return {
+            "status": "failed",
+            "detail": _trim(
+                f"the test raised {type(error).__name__}: {error} at: {where or '?'}{context}"
+            ),
+        }
     return {"status": "error", "detail": _trim(f"the test stopped: {type(error).__name__}")}
 
 

@@ -65,8 +65,10 @@ def _decide(
     if sig == signal.SIGSYS:
         return "blocked", "the sandbox stopped a forbidden system call (the program was killed)"
     if tests.get("status") == "memory" or _died_of_memory(candidate, limits):
-        return "memory", f"the program exceeded the {limits['memory_bytes'] >> 20} MB memory limit" + (
-            f": {test_detail}" if test_detail else ""
+        return (
+            "memory",
+            f"the program exceeded the {limits['memory_bytes'] >> 20} MB memory limit"
+            + (f": {test_detail}" if test_detail else ""),
         )
     if sig is not None:
         tail = _output_tail(candidate)
@@ -83,7 +85,12 @@ def _decide(
 
 
 def _died_of_memory(candidate: dict[str, Any], limits: dict[str, Any]) -> bool:
-    if candidate.get("signal") not in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+    if candidate.get("signal") not in (
+        signal.SIGKILL,
+        signal.SIGSEGV,
+        signal.SIGABRT,
+        signal.SIGBUS,
+    ):
         return False
     return int(candidate.get("max_rss_kb", 0)) * 1024 >= 0.9 * int(limits["memory_bytes"])
 

@@ -10,6 +10,7 @@ under LangGraph's `stream_mode="messages"` too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import itertools
 import json
@@ -186,7 +187,9 @@ class FakeOpenAIServer:
         await self.aclose()
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": self.model, "object": "model"}]}
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         recorded = RecordedRequest(
@@ -328,10 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             print(server.base_url, flush=True)
             await anyio.sleep_forever()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         anyio.run(serve)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -1,0 +1,327 @@
+"""`RoleModel`: one role's chat client, the only place this package calls a model over HTTP.
+
+Every call goes cache -> limits -> `ChatOpenAI` -> retries -> accounting. `ChatOpenAI` is kept (with
+the SDK's own retries off) so that LangSmith tracing and LangGraph's `messages` streaming see each
+real call; everything around it is done here, once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+from concept_distill.errors import ConfigError, ModelError
+from concept_distill.models.accounting import Spend, SpendMeter
+from concept_distill.models.cache import CachedReply, ResponseCache, cache_key
+from concept_distill.models.config import ModelConfig
+from concept_distill.models.limits import EndpointLimits
+from concept_distill.models.messages import MessagesInput, WireMessage, to_wire
+from concept_distill.models.redact import display_endpoint, redact
+from concept_distill.models.replies import ChatReply, SchemaT, StructuredResult
+from concept_distill.models.retry import AttemptFailure, backoff_delay, classify
+from concept_distill.models.structured import request_structured
+
+NO_KEY = "no-key"
+"""Sent as the bearer token to keyless local servers, so the SDK never falls back to
+`OPENAI_API_KEY` and hands a real key to an endpoint that was not meant to have it."""
+
+
+def read_api_key(role: str, config: ModelConfig) -> str:
+    """The API key named by `config.api_key_env`, read now and never stored in the config.
+
+    Raises:
+        ConfigError: when the variable is named but not set (the message names the variable only).
+    """
+    if config.api_key_env is None:
+        return NO_KEY
+    value = os.environ.get(config.api_key_env, "")
+    if not value:
+        raise ConfigError(
+            f"{role} model: environment variable {config.api_key_env} (api_key_env) is not set"
+        )
+    return value
+
+
+def build_chat_openai(config: ModelConfig, api_key: str) -> ChatOpenAI:
+    """The underlying langchain client: SDK retries off, usage reported even when streaming."""
+    return ChatOpenAI(
+        model=config.model,
+        base_url=config.base_url,
+        api_key=SecretStr(api_key),
+        temperature=config.temperature,
+        max_tokens=config.max_tokens,
+        timeout=config.timeout_s,
+        max_retries=0,
+        stream_usage=True,
+        use_responses_api=False,
+    )
+
+
+class RoleModel:
+    """A chat model for one role, limited, retried, cached and counted.
+
+    Build one per role (or let `ModelSet` build them so roles on one endpoint share limits and
+    a cache). Calls are safe to make concurrently from many tasks.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        config: ModelConfig,
+        *,
+        cache: ResponseCache | None = None,
+        limits: EndpointLimits | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """Build the client; the API key is read from the environment here.
+
+        Args:
+            role: role name used in errors and accounting ("student", "teacher", ...).
+            config: where and how to call the model.
+            cache: response cache shared with other roles; None disables caching.
+            limits: the endpoint's shared limits; None gives this role limits of its own.
+            rng: randomness for backoff jitter (tests pass a seeded one).
+
+        Raises:
+            ConfigError: when `config.api_key_env` names an unset variable.
+        """
+        self.role = role
+        self.config = config
+        self.endpoint = display_endpoint(config.base_url)
+        api_key = read_api_key(role, config)
+        self._secrets = (api_key,) if api_key != NO_KEY else ()
+        self._llm = build_chat_openai(config, api_key)
+        self._cache = cache
+        self._limits = limits or EndpointLimits(
+            max_concurrency=config.max_concurrency,
+            requests_per_second=config.requests_per_second,
+        )
+        self._rng = rng or random.Random()
+        self._meter = SpendMeter(
+            role,
+            model=config.model,
+            input_price_per_mtok=config.input_price_per_mtok,
+            output_price_per_mtok=config.output_price_per_mtok,
+        )
+        self._in_flight: dict[str, anyio.Event] = {}
+
+    def __repr__(self) -> str:
+        model, endpoint = self.config.model, self.endpoint
+        return f"RoleModel(role={self.role!r}, model={model!r}, endpoint={endpoint!r})"
+
+    def spend(self) -> Spend:
+        """What this role has used so far."""
+        return self._meter.snapshot()
+
+    async def complete(
+        self,
+        messages: MessagesInput,
+        *,
+        sample_index: int = 0,
+        response_format: Mapping[str, Any] | None = None,
+        config: RunnableConfig | None = None,
+    ) -> ChatReply:
+        """One chat completion, from the cache when this exact request was made before.
+
+        Args:
+            messages: the conversation (langchain messages, `(role, text)` tuples or dicts).
+            sample_index: which sample this is; with temperature > 0 each index is its own
+                cache entry (and gets seed + index when a seed is set).
+            response_format: an OpenAI `response_format` to request, e.g. a JSON schema.
+            config: a langchain `RunnableConfig` (callbacks, tags) passed to `ChatOpenAI`.
+
+        Raises:
+            ModelError: when the endpoint keeps failing; it names role, endpoint and cause.
+        """
+        return await self._complete(to_wire(messages), sample_index, response_format, config)
+
+    async def structured(
+        self,
+        messages: MessagesInput,
+        schema: type[SchemaT],
+        *,
+        sample_index: int = 0,
+        config: RunnableConfig | None = None,
+    ) -> StructuredResult[SchemaT]:
+        """Ask for a reply matching `schema`; repairs once, then records a failure (no raise).
+
+        Raises:
+            ModelError: only for endpoint failures, never for a malformed reply.
+        """
+
+        async def complete(
+            wire: list[WireMessage], response_format: Mapping[str, Any] | None
+        ) -> ChatReply:
+            return await self._complete(wire, sample_index, response_format, config)
+
+        return await request_structured(
+            complete, to_wire(messages), schema, mode=self.config.structured_mode
+        )
+
+    async def _complete(
+        self,
+        wire: list[WireMessage],
+        sample_index: int,
+        response_format: Mapping[str, Any] | None,
+        config: RunnableConfig | None,
+    ) -> ChatReply:
+        params = self._params(sample_index, response_format)
+        sampled = self.config.temperature > 0
+        key = cache_key(
+            endpoint=self.endpoint,
+            model=self.config.model,
+            messages=wire,
+            params=params,
+            sample_index=sample_index if sampled else 0,
+        )
+        started = time.monotonic()
+        hit = await self._lookup(key)
+        if hit is not None:
+            return self._replay(hit, started)
+        if self._cache is None:
+            return await self._call(wire, params, key, config, started)
+        while (pending := self._in_flight.get(key)) is not None:
+            # The same request is already on its way: wait for it rather than pay twice.
+            await pending.wait()
+            hit = await self._lookup(key)
+            if hit is not None:
+                return self._replay(hit, started)
+        self._in_flight[key] = done = anyio.Event()
+        try:
+            return await self._call(wire, params, key, config, started)
+        finally:
+            del self._in_flight[key]
+            done.set()
+
+    def _params(
+        self, sample_index: int, response_format: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        config = self.config
+        params: dict[str, Any] = {
+            "temperature": config.temperature,
+            "max_tokens": config.max_tokens,
+        }
+        if config.seed is not None:
+            params["seed"] = config.seed + (sample_index if config.temperature > 0 else 0)
+        if response_format is not None:
+            params["response_format"] = dict(response_format)
+        return params
+
+    async def _lookup(self, key: str) -> CachedReply | None:
+        return None if self._cache is None else await self._cache.get(key)
+
+    def _replay(self, hit: CachedReply, started: float) -> ChatReply:
+        self._meter.cached(
+            prompt=hit.prompt_tokens, completion=hit.completion_tokens, started=started
+        )
+        return ChatReply(
+            role=self.role,
+            text=hit.text,
+            prompt_tokens=hit.prompt_tokens,
+            completion_tokens=hit.completion_tokens,
+            finish_reason=hit.finish_reason,
+            cached=True,
+            seconds=time.monotonic() - started,
+        )
+
+    async def _call(
+        self,
+        wire: list[WireMessage],
+        params: dict[str, Any],
+        key: str,
+        config: RunnableConfig | None,
+        started: float,
+    ) -> ChatReply:
+        message, retries = await self._with_retries(wire, params, config, started)
+        reply = _reply_from(self.role, message, started)
+        self._meter.paid(
+            prompt=reply.prompt_tokens,
+            completion=reply.completion_tokens,
+            started=started,
+            retries=retries,
+        )
+        if self._cache is not None:
+            stored = CachedReply(
+                text=reply.text,
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                finish_reason=reply.finish_reason,
+            )
+            await self._cache.put(key, self.config.model, stored)
+        return reply
+
+    async def _with_retries(
+        self,
+        wire: list[WireMessage],
+        params: dict[str, Any],
+        config: RunnableConfig | None,
+        started: float,
+    ) -> tuple[BaseMessage, int]:
+        kwargs: dict[str, Any] = {}
+        if "seed" in params:
+            kwargs["seed"] = params["seed"]
+        if "response_format" in params:
+            # Through extra_body, not the SDK's parse() path, which raises on a truncated reply
+            # instead of letting the structured layer record it.
+            kwargs["extra_body"] = {"response_format": params["response_format"]}
+        retries = 0
+        while True:
+            try:
+                async with self._limits.slot():
+                    with anyio.fail_after(self.config.timeout_s):
+                        return await self._llm.ainvoke(wire, config, **kwargs), retries
+            except Exception as error:
+                failure = classify(error, timeout_s=self.config.timeout_s)
+                if failure is None:
+                    raise
+                delay = self._retry_delay(failure, retries)
+                if delay is None:
+                    self._meter.failed(started=started, retries=retries)
+                    raise self._error(failure, retries) from error
+            if failure.retry_after is not None:
+                self._limits.pause_for(failure.retry_after)
+            await anyio.sleep(delay)
+            retries += 1
+
+    def _retry_delay(self, failure: AttemptFailure, retries: int) -> float | None:
+        if not failure.retryable or retries >= self.config.max_retries:
+            return None
+        return backoff_delay(
+            retries,
+            initial_s=self.config.retry_backoff_s,
+            max_wait_s=self.config.max_retry_wait_s,
+            retry_after=failure.retry_after,
+            rng=self._rng,
+        )
+
+    def _error(self, failure: AttemptFailure, retries: int) -> ModelError:
+        cause = redact(failure.cause, self._secrets)
+        if failure.retryable and retries < self.config.max_retries:
+            cause += f" (Retry-After exceeds max_retry_wait_s={self.config.max_retry_wait_s:g})"
+        message = (
+            f"{self.role} model {self.config.model!r} at {self.endpoint} failed after "
+            f"{retries + 1} attempt(s): {cause}"
+        )
+        return ModelError(message, retryable=failure.retryable)
+
+
+def _reply_from(role: str, message: BaseMessage, started: float) -> ChatReply:
+    usage = message.usage_metadata if isinstance(message, AIMessage) else None
+    return ChatReply(
+        role=role,
+        text=message.text,
+        prompt_tokens=usage["input_tokens"] if usage else 0,
+        completion_tokens=usage["output_tokens"] if usage else 0,
+        finish_reason=message.response_metadata.get("finish_reason"),
+        cached=False,
+        seconds=time.monotonic() - started,
+    )
