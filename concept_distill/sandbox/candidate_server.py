@@ -56,12 +56,14 @@ PREIMPORTED = (
     "unicodedata",
 )
 _OUTPUT_HEAD_BYTES = 2048
+_IDS = [0, 0]  # this server's uid and gid, read before any child enters a new user namespace
 _CHANNEL_FD = 3
 
 
 def main() -> None:
     """Serve jobs from the supervisor's control socket until it closes."""
     control_fd = int(sys.argv[sys.argv.index("--fd") + 1])
+    _IDS[:] = [os.getuid(), os.getgid()]
     confine.make_undumpable()
     for name in PREIMPORTED:
         __import__(name)
@@ -75,18 +77,22 @@ def main() -> None:
         if received is None:
             return
         job, channel_fd = received
-        report = run_job(job, channel_fd, control_fd, layers)
+        report = run_job(job, channel_fd, layers)
         wire.send_frame(control, report)
 
 
 def probe_layers() -> dict[str, str]:
     """Try every per-program layer in a throw-away child; 'ok' or the reason it failed."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = confine.clone_into_namespaces()
+    except OSError as error:
+        os.close(read_end)
+        os.close(write_end)
+        return {"namespaces": str(error)}
     if pid == 0:
         os.close(read_end)
-        results = _try_layers()
-        os.write(write_end, json.dumps(results).encode())
+        os.write(write_end, json.dumps(_try_layers()).encode())
         os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
@@ -95,18 +101,15 @@ def probe_layers() -> dict[str, str]:
     try:
         layers: dict[str, str] = json.loads(data)
     except ValueError:
-        layers = {"namespaces": "probe crashed"}
+        layers = {"namespaces": "the probe died"}
     return layers
 
 
 def _try_layers() -> dict[str, str]:
     results: dict[str, str] = {}
     steps = (
-        ("namespaces", confine.enter_namespaces),
-        (
-            "private_mounts",
-            lambda: _in_pid_namespace(lambda: confine.private_mounts(1 << 20, 1 << 20)),
-        ),
+        ("namespaces", lambda: confine.map_ids(_IDS[0], _IDS[1])),
+        ("private_mounts", lambda: confine.private_mounts(1 << 20, 1 << 20)),
         ("capabilities_dropped", confine.drop_capabilities),
         ("seccomp", confine.install_seccomp),
     )
@@ -119,64 +122,22 @@ def _try_layers() -> dict[str, str]:
     return results
 
 
-def _in_pid_namespace(action: Any) -> None:
-    """Run `action` in a child (the first child of the new PID namespace) and check it worked."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            action()
-            os.write(write_end, b"ok")
-        except OSError as error:
-            os.write(write_end, str(error).encode()[:500])
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as reader:
-        answer = reader.read().decode(errors="replace")
-    os.waitpid(pid, 0)
-    if answer != "ok":
-        raise OSError(1, answer or "child died")
-
-
-def run_job(job: dict[str, Any], channel_fd: int, control_fd: int, layers: dict[str, str]) -> Any:
-    """Fork the job's monitor and relay its report; the monitor never returns."""
-    report_read, report_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(report_read)
-        os.close(control_fd)
-        try:
-            report = monitor(job, channel_fd, layers)
-        except BaseException as error:  # the monitor must always answer
-            report = {"infrastructure": f"monitor failed: {type(error).__name__}: {error}"}
-        os.write(report_write, json.dumps(report).encode())
-        os._exit(0)
-    os.close(report_write)
-    os.close(channel_fd)
-    with os.fdopen(report_read, "rb") as reader:
-        data = reader.read()
-    os.waitpid(pid, 0)
-    try:
-        return json.loads(data)
-    except ValueError:
-        return {"infrastructure": "the monitor died without a report"}
-
-
-def monitor(job: dict[str, Any], channel_fd: int, layers: dict[str, str]) -> dict[str, Any]:
+def run_job(job: dict[str, Any], channel_fd: int, layers: dict[str, str]) -> dict[str, Any]:
     """Start the candidate confined, watch its time and output, and say how it ended."""
     limits = job["limits"]
     isolated = layers.get("namespaces") == "ok"
-    if isolated:
-        confine.enter_namespaces()
     output_read, output_write = os.pipe()
     started = time.monotonic()
-    pid = os.fork()
+    pid = confine.clone_into_namespaces() if isolated else os.fork()
     if pid == 0:
         os.close(output_read)
         _become_candidate(job, channel_fd, output_write, layers, isolated)
     os.close(output_write)
     os.close(channel_fd)
-    report = _watch(pid, output_read, started, limits, isolated)
+    try:
+        report = _watch(pid, output_read, started, limits, isolated)
+    finally:
+        os.close(output_read)
     report["wall_s"] = round(time.monotonic() - started, 6)
     return report
 
@@ -187,6 +148,15 @@ def _watch(
     deadline = started + float(limits["timeout_s"])
     cap = int(limits["output_bytes"])
     pidfd = os.pidfd_open(pid)
+    try:
+        return _watch_until_exit(pid, pidfd, output_fd, deadline, cap, isolated)
+    finally:
+        os.close(pidfd)
+
+
+def _watch_until_exit(
+    pid: int, pidfd: int, output_fd: int, deadline: float, cap: int, isolated: bool
+) -> dict[str, Any]:
     head = bytearray()
     total = 0
     killed = None
@@ -258,6 +228,8 @@ def _become_candidate(
     """Confine this process, then run the candidate program; never returns."""
     limits = job["limits"]
     try:
+        if isolated:
+            confine.map_ids(_IDS[0], _IDS[1])
         os.setsid()
         if isolated and layers.get("private_mounts") == "ok":
             confine.private_mounts(int(limits["tmp_bytes"]), int(limits["shm_bytes"]))
