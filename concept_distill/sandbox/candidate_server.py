@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 import types
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def probe_layers() -> dict[str, str]:
 
 def _try_layers() -> dict[str, str]:
     results: dict[str, str] = {}
-    steps = (
+    steps: tuple[tuple[str, Callable[[], None]], ...] = (
         ("namespaces", lambda: confine.map_ids(_IDS[0], _IDS[1])),
         ("private_mounts", lambda: confine.private_mounts(1 << 20, 1 << 20)),
         ("capabilities_dropped", confine.drop_capabilities),
