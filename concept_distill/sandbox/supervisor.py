@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -136,26 +137,44 @@ class Sandbox:
             await anyio.to_thread.run_sync(shutil.rmtree, self._stage, True)
             self._stage = None
 
-    async def run(self, program: str, tests: str, *, entry_point: str | None = None) -> Verdict:
-        """Run one program against its tests and return the verdict."""
+    async def run(
+        self,
+        program: str,
+        tests: str,
+        *,
+        entry_point: str | None = None,
+        timeout_s: float | None = None,
+        memory_mb: int | None = None,
+    ) -> Verdict:
+        """Run one program against its tests and return the verdict.
+
+        `timeout_s` and `memory_mb` override the sandbox's limits for this program only.
+        """
+        limits = self._job_limits
+        if timeout_s is not None or memory_mb is not None:
+            update = {"timeout_s": timeout_s or self.limits.timeout_s}
+            update["memory_mb"] = memory_mb or self.limits.memory_mb
+            limits = SandboxLimits.model_validate({**self.limits.model_dump(), **update}).for_job()
         slot = await self._idle_receive.receive()
         try:
             try:
-                return await self._run_in(slot, program, tests, entry_point)
+                return await self._run_in(slot, program, tests, entry_point, limits)
             except SlotBroken:
                 slot = await self._replace(slot)
-                return await self._run_in(slot, program, tests, entry_point)
+                return await self._run_in(slot, program, tests, entry_point, limits)
         except SlotBroken as error:
             raise SandboxUnavailable(f"the sandbox keeps failing: {error}") from error
         finally:
             self._idle_send.send_nowait(slot)
 
-    async def _run_in(self, slot: Slot, program: str, tests: str, entry: str | None) -> Verdict:
+    async def _run_in(
+        self, slot: Slot, program: str, tests: str, entry: str | None, limits: dict[str, Any]
+    ) -> Verdict:
         reports = await anyio.to_thread.run_sync(
-            slot.run, program, tests, entry, self._job_limits, limiter=self._threads
+            slot.run, program, tests, entry, limits, limiter=self._threads
         )
         candidate, test, duration = reports
-        return decide(candidate, test, self._job_limits, duration)
+        return decide(candidate, test, limits, duration)
 
     async def _replace(self, slot: Slot) -> Slot:
         """Restart a broken slot (from the event-loop thread, see slot.py)."""
