@@ -1,0 +1,1 @@
+"""The agents: the student answers, the verifier judges, the teacher writes rules."""

@@ -1,0 +1,114 @@
+"""Run the student and the verifier over many examples, concurrently, and summarise.
+
+Each example goes student -> verifier on its own, so judging overlaps with generation (a
+pipeline): while some examples wait for the model, others are already in the sandbox.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import anyio
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, ConfigDict, Field
+
+from concept_distill.agents.student import Student
+from concept_distill.agents.verifier import Verifier
+from concept_distill.records import Example, ExampleResult
+from concept_distill.stats import PairedComparison, paired_comparison, wilson_interval
+
+ProgressCallback = Callable[[ExampleResult], None]
+
+
+class Evaluation(BaseModel):
+    """Per-example results (in input order) and their summary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    results: list[ExampleResult]
+    seconds: float = Field(description="Wall-clock time of the whole evaluation.")
+
+    @property
+    def correct(self) -> int:
+        """Examples judged correct."""
+        return sum(1 for r in self.results if r.judgement.outcome == "correct")
+
+    @property
+    def judged(self) -> int:
+        """Examples judged at all (`unjudged` ones are left out of accuracy)."""
+        return sum(1 for r in self.results if r.judgement.outcome != "unjudged")
+
+    @property
+    def unjudged(self) -> int:
+        """Examples the system could not judge (model or sandbox failure)."""
+        return len(self.results) - self.judged
+
+    @property
+    def accuracy(self) -> float:
+        """Correct over judged."""
+        return self.correct / self.judged if self.judged else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """95% Wilson interval of the accuracy."""
+        return wilson_interval(self.correct, self.judged)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens the student used (cached replies included)."""
+        return sum(r.attempt.prompt_tokens for r in self.results)
+
+    @property
+    def completion_tokens(self) -> int:
+        """Completion tokens the student used (cached replies included)."""
+        return sum(r.attempt.completion_tokens for r in self.results)
+
+    def by_id(self) -> dict[str, ExampleResult]:
+        """Results keyed by example id."""
+        return {r.example_id: r for r in self.results}
+
+
+async def evaluate(
+    prompt: str,
+    examples: Sequence[Example],
+    *,
+    student: Student,
+    verifier: Verifier,
+    concurrency: int = 16,
+    on_result: ProgressCallback | None = None,
+    config: RunnableConfig | None = None,
+) -> Evaluation:
+    """Answer and judge every example under `prompt`; at most `concurrency` in flight."""
+    started = time.monotonic()
+    results: list[ExampleResult | None] = [None] * len(examples)
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def one(index: int, example: Example) -> None:
+        async with limiter:
+            attempt = await student.answer(prompt, example, config=config)
+            judgement = await verifier.judge(example, attempt)
+        result = ExampleResult(example_id=example.id, attempt=attempt, judgement=judgement)
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+
+    async with anyio.create_task_group() as group:
+        for index, example in enumerate(examples):
+            group.start_soon(one, index, example)
+    done = [result for result in results if result is not None]
+    return Evaluation(prompt=prompt, results=done, seconds=time.monotonic() - started)
+
+
+def compare(base: Evaluation, new: Evaluation) -> PairedComparison:
+    """Paired comparison on the examples both evaluations judged."""
+    new_by_id = new.by_id()
+    pairs = [
+        (r.judgement.correct, new_by_id[r.example_id].judgement.correct)
+        for r in base.results
+        if r.example_id in new_by_id
+        and r.judgement.outcome != "unjudged"
+        and new_by_id[r.example_id].judgement.outcome != "unjudged"
+    ]
+    return paired_comparison([b for b, _ in pairs], [n for _, n in pairs])

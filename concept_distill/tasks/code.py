@@ -1,0 +1,36 @@
+"""Finding the program in a reply to a code problem (HumanEval style)."""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def code_blocks(reply: str) -> list[str]:
+    """Fenced code blocks (python or unlabelled) in order; the whole reply when there is none."""
+    blocks = [
+        body for label, body in _FENCE.findall(reply) if label.lower() in ("", "python", "py")
+    ]
+    return blocks or ([reply] if reply.strip() else [])
+
+
+def program_from_reply(prompt: str, entry_point: str, reply: str) -> str | None:
+    """The program to test: the prompt completed by the reply, or the prompt + a whole function.
+
+    A reply that defines the entry point replaces the prompt's stub (the prompt stays in front, so
+    its imports and helper functions are defined); one that does not is taken as the body.
+    """
+    blocks = code_blocks(reply)
+    if not blocks:
+        return None
+    definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", re.MULTILINE)
+    whole = next((block for block in blocks if definition.search(block)), None)
+    if whole is not None:
+        return f"{prompt}    pass\n\n\n{whole.strip(chr(10))}\n"
+    body = blocks[0].strip("\n")
+    if not body.strip():
+        return None
+    if not body.startswith((" ", "\t")):
+        body = "\n".join(f"    {line}" if line.strip() else line for line in body.splitlines())
+    return f"{prompt}{body}\n"
