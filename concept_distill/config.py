@@ -1,0 +1,134 @@
+"""One config tree, loaded from YAML with `--set key=value` overrides, saved with every run.
+
+Secrets never live here: a model config names the environment variable that holds its key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from concept_distill.errors import ConfigError, first_validation_problem
+from concept_distill.models import ModelConfig
+from concept_distill.sandbox import SandboxLimits
+from concept_distill.tasks.jsonl import JsonlFields
+from concept_distill.tasks.splits import SplitConfig
+
+TaskName = Literal["humaneval", "multiarith", "svamp", "gsm8k", "jsonl"]
+DEFAULT_BASE_PROMPT = "You are a helpful assistant."
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskConfig(_Strict):
+    """Which data set, where it is read from, and how answers are scored."""
+
+    name: TaskName = Field(description="Built-in task, or `jsonl` for your own data set.")
+    path: Path | None = Field(None, description="Data file; default: the task's standard file.")
+    data_dir: Path = Field(
+        Path("../shared/data"), description="Where the math data sets are read from, by path."
+    )
+    scorer: str = Field("exact", description="jsonl: exact, numeric, regex, code, or module:fn.")
+    fields: JsonlFields = Field(default_factory=JsonlFields, description="jsonl: field names.")
+    description: str | None = Field(None, description="Task description shown to the teacher.")
+    tolerance: float = Field(1e-6, gt=0, description="Relative tolerance for numeric answers.")
+
+
+class LocalRole(_Strict):
+    """A role served by the embedded llama.cpp server with a locally fetched model."""
+
+    local: str = Field(description="Model key: smollm2-135m, qwen2.5-coder-0.5b, -1.5b.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(512, gt=0, description="Upper bound on reply tokens.")
+    timeout_s: float = Field(600.0, gt=0, description="Per-request limit (local queues are slow).")
+    max_concurrency: int = Field(4, ge=1, description="Requests in flight to the local server.")
+    seed: int | None = Field(None, description="Sampling seed.")
+
+
+class LocalServerConfig(_Strict):
+    """How the embedded llama-server runs when a role says `local`."""
+
+    parallel: int = Field(4, ge=1, description="Server slots (concurrent requests).")
+    ctx_per_slot: int = Field(4096, ge=512, description="Context tokens per slot.")
+    threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+    cache_dir: Path | None = Field(None, description="Model and binary cache; default: XDG.")
+
+
+class ModelsConfig(_Strict):
+    """The model of each role."""
+
+    student: ModelConfig | LocalRole = Field(description="The weak model being improved.")
+    teacher: ModelConfig | LocalRole | None = Field(None, description="The strong model.")
+
+
+class PromptConfig(_Strict):
+    """The student's base prompt, to which accepted rules are appended."""
+
+    base: str = Field(DEFAULT_BASE_PROMPT, description="System prompt the student starts from.")
+
+
+class Config(_Strict):
+    """Everything a run needs."""
+
+    task: TaskConfig
+    splits: SplitConfig = Field(default_factory=SplitConfig, description="Data splits.")
+    models: ModelsConfig
+    local_server: LocalServerConfig = Field(default_factory=LocalServerConfig)
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
+    sandbox: SandboxLimits = Field(default_factory=SandboxLimits, description="Code sandbox.")
+    concurrency: int = Field(8, ge=1, description="Examples in flight during an evaluation.")
+    run_dir: Path = Field(Path("runs"), description="Where run directories are created.")
+    cache_path: Path | None = Field(
+        None, description="Response cache (SQLite); default: <run_dir>/cache.sqlite."
+    )
+
+    def response_cache(self) -> Path:
+        """The response cache file."""
+        return self.cache_path or self.run_dir / "cache.sqlite"
+
+
+def load_config(path: Path | str, overrides: list[str] | None = None) -> Config:
+    """Read YAML, apply `key.sub=value` overrides (values parsed as YAML), validate once."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error.strerror or error}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: bad YAML: {str(error).splitlines()[0]}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    for override in overrides or []:
+        _apply_override(data, override)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {first_validation_problem(error)}") from error
+
+
+def _apply_override(data: dict[str, Any], override: str) -> None:
+    key, separator, raw = override.partition("=")
+    if not separator or not key.strip():
+        raise ConfigError(f"--set expects key=value, got {override!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {key}: bad value: {str(error).splitlines()[0]}") from error
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {part} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def config_as_yaml(config: Config) -> str:
+    """The resolved config to save with a run (it holds env var names, never secrets)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
