@@ -26,9 +26,11 @@ def _root() -> None:
 
 
 def _register_subcommands() -> None:
+    from concept_distill.cli_eval import eval_command
     from concept_distill.sandbox.cli import sandbox_command
 
     app.command("sandbox")(sandbox_command)
+    app.command("eval")(eval_command)
 
 
 def main(argv: list[str] | None = None) -> int:

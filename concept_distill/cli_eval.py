@@ -1,0 +1,141 @@
+"""`concept-distill eval`: one prompt on one split; accuracy, CI, spend, per-example results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from concept_distill.config import Config, config_as_yaml, load_config
+from concept_distill.errors import ConfigError
+from concept_distill.evaluation import Evaluation, evaluate
+from concept_distill.records import ExampleResult
+from concept_distill.report import RunDirectory
+from concept_distill.runtime import Runtime
+from concept_distill.tasks import split_assignment
+from concept_distill.tasks.splits import SPLITS, SplitName
+
+
+def eval_command(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config.")],
+    split: Annotated[str, typer.Option(help="train, validation or test.")] = "test",
+    prompt: Annotated[
+        Path | None, typer.Option(help="Prompt file (.txt, or optimized_prompt.json).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config key: key.sub=value.")
+    ] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Write results here.")] = None,
+) -> None:
+    """Evaluate the student with one prompt on one split; write per-example results."""
+    config = load_config(config_path, set_ or [])
+    if split not in SPLITS:
+        raise ConfigError(f"--split must be one of {', '.join(SPLITS)}")
+    text = read_prompt(prompt) if prompt else config.prompt.base
+    summary = anyio.run(_evaluate, config, split, text, run_dir)
+    console = Console()
+    console.print(
+        f"[bold]{summary['task']}[/bold] {split}: accuracy {summary['accuracy']:.3f} "
+        f"(95% CI {summary['ci_low']:.3f}-{summary['ci_high']:.3f}), "
+        f"{summary['correct']}/{summary['judged']} judged correct, {summary['unjudged']} unjudged"
+    )
+    console.print(
+        f"student: {summary['calls']} calls (+{summary['cached_calls']} cached), "
+        f"{summary['prompt_tokens']} prompt + "
+        f"{summary['completion_tokens']} completion tokens, {summary['seconds']:.1f}s"
+    )
+    console.print(f"results: {summary['results_file']}")
+
+
+def read_prompt(path: Path) -> str:
+    """A prompt from a text file or from an optimized_prompt.json (`prompt` field)."""
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read prompt {path}: {error.strerror or error}") from error
+    if path.suffix != ".json":
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ConfigError(f"{path}: bad JSON: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("prompt"), str):
+        raise ConfigError(f"{path}: expected an object with a string field 'prompt'")
+    return str(data["prompt"])
+
+
+async def _evaluate(
+    config: Config, split: str, prompt: str, run_dir: Path | None
+) -> dict[str, Any]:
+    async with Runtime(config) as runtime:
+        directory = (
+            RunDirectory(run_dir)
+            if run_dir
+            else await anyio.to_thread.run_sync(
+                RunDirectory.create, config.run_dir, f"eval-{config.task.name}-{split}"
+            )
+        )
+        await directory.write_text("config.yaml", config_as_yaml(config))
+        await directory.write_json("splits.json", split_assignment(runtime.splits))
+        examples = runtime.splits[_split_name(split)]
+        with Progress(
+            TextColumn("[bold]eval[/bold] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ) as progress:
+            bar = progress.add_task(f"{config.task.name}/{split}", total=len(examples))
+
+            def advance(result: ExampleResult) -> None:
+                progress.advance(bar)
+
+            evaluation = await evaluate(
+                prompt,
+                examples,
+                student=runtime.student(),
+                verifier=runtime.verifier(),
+                concurrency=config.concurrency,
+                on_result=advance,
+            )
+        assert runtime.models is not None
+        spend = runtime.models.spend()
+        results_file = await directory.write_jsonl(f"results/{split}.jsonl", evaluation.results)
+        summary = _summary(config, split, evaluation)
+        summary["results_file"] = str(results_file)
+        student_spend = spend.roles.get("student")
+        summary["calls"] = student_spend.calls if student_spend else 0
+        summary["cached_calls"] = student_spend.cached_calls if student_spend else 0
+        await directory.write_json("summary.json", summary)
+        await directory.write_json("spend.json", spend)
+        return summary
+
+
+def _split_name(split: str) -> SplitName:
+    for name in SPLITS:
+        if name == split:
+            return name
+    raise ConfigError(f"unknown split {split!r}")
+
+
+def _summary(config: Config, split: str, evaluation: Evaluation) -> dict[str, Any]:
+    low, high = evaluation.interval
+    return {
+        "task": config.task.name,
+        "split": split,
+        "examples": len(evaluation.results),
+        "correct": evaluation.correct,
+        "judged": evaluation.judged,
+        "unjudged": evaluation.unjudged,
+        "accuracy": evaluation.accuracy,
+        "ci_low": low,
+        "ci_high": high,
+        "prompt_tokens": evaluation.prompt_tokens,
+        "completion_tokens": evaluation.completion_tokens,
+        "seconds": evaluation.seconds,
+    }

@@ -1,0 +1,89 @@
+"""Everything a run needs, built from a config: task, splits, models, sandbox, agents.
+
+Used by `concept-distill eval` and by the distillation graph, so both judge the same way.
+The embedded local server is started here when a role says `local`, and stopped on exit.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from types import TracebackType
+
+import anyio
+
+from concept_distill.agents.student import Student
+from concept_distill.agents.verifier import Verifier
+from concept_distill.config import Config, LocalRole
+from concept_distill.models import ModelConfig, ModelSet
+from concept_distill.records import Example
+from concept_distill.sandbox import Sandbox
+from concept_distill.tasks import Task, build_task, make_splits
+from concept_distill.tasks.splits import SplitName
+
+
+class Runtime:
+    """`async with Runtime(config) as runtime:` loads data (before any model call) and connects."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.task: Task = build_task(
+            config.task.name,
+            path=config.task.path,
+            data_dir=config.task.data_dir,
+            scorer=config.task.scorer,
+            fields=config.task.fields,
+            description=config.task.description,
+            tolerance=config.task.tolerance,
+        )
+        self.splits: dict[SplitName, list[Example]] = {}
+        self.models: ModelSet | None = None
+        self.sandbox: Sandbox | None = None
+        self.model_configs: dict[str, ModelConfig] = {}
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> Runtime:
+        examples = await anyio.to_thread.run_sync(self.task.load)
+        self.splits = make_splits(examples, self.config.splits)
+        try:
+            await self._connect()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _connect(self) -> None:
+        roles = {"student": self.config.models.student}
+        if self.config.models.teacher is not None:
+            roles["teacher"] = self.config.models.teacher
+        local = {role: spec for role, spec in roles.items() if isinstance(spec, LocalRole)}
+        resolved = {role: spec for role, spec in roles.items() if isinstance(spec, ModelConfig)}
+        if local:
+            from concept_distill.local.roles import serve_local_roles
+
+            served = await self._stack.enter_async_context(
+                serve_local_roles(local, self.config.local_server)
+            )
+            resolved.update(served)
+        self.model_configs = resolved
+        cache = self.config.response_cache()
+        await anyio.to_thread.run_sync(lambda: cache.parent.mkdir(parents=True, exist_ok=True))
+        self.models = await self._stack.enter_async_context(ModelSet(resolved, cache_path=cache))
+        if self.task.checks_code:
+            self.sandbox = await self._stack.enter_async_context(Sandbox(self.config.sandbox))
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    def student(self) -> Student:
+        """The student agent."""
+        assert self.models is not None, "use the runtime as an async context manager"
+        return Student(self.models["student"], self.task)
+
+    def verifier(self) -> Verifier:
+        """The verifier agent."""
+        return Verifier(self.task, self.sandbox)
