@@ -64,3 +64,27 @@ class ExampleResult(BaseModel):
     example_id: str
     attempt: Attempt
     judgement: Judgement
+
+
+RuleStatus = Literal[
+    "proposed", "accepted", "rejected", "leak", "generic", "too_long", "duplicate", "malformed"
+]
+
+
+class Rule(BaseModel):
+    """A candidate rule ("concept") with where it came from and what validation said of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Stable id: r<iteration>-<batch>-<n>.")
+    text: str
+    iteration: int
+    source_mistakes: list[str] = Field(default_factory=list, description="Train ids it explains.")
+    diagnosis: str = Field("", description="The teacher's account of why the student failed.")
+    status: RuleStatus = "proposed"
+    reason: str = Field("", description="Why it was accepted or rejected.")
+    validation_accuracy: float | None = None
+    validation_delta: float | None = Field(None, description="Accuracy change vs the prompt.")
+    p_value: float | None = Field(None, description="One-sided exact test on discordant pairs.")
+    fixed: list[str] = Field(default_factory=list, description="Validation ids it fixed.")
+    broken: list[str] = Field(default_factory=list, description="Validation ids it broke.")
