@@ -11,6 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from concept_distill.acceptance import AcceptanceConfig
 from concept_distill.errors import ConfigError, first_validation_problem
 from concept_distill.models import ModelConfig
 from concept_distill.sandbox import SandboxLimits
@@ -72,6 +73,31 @@ class PromptConfig(_Strict):
     base: str = Field(DEFAULT_BASE_PROMPT, description="System prompt the student starts from.")
 
 
+class LoopConfig(_Strict):
+    """How the distillation loop runs and when it stops."""
+
+    max_iterations: int = Field(5, ge=1, description="Rounds of select-induce-validate at most.")
+    patience: int = Field(1, ge=1, description="Stop after this many rounds accepting nothing.")
+    batches_per_round: int = Field(1, ge=1, description="Teacher calls per round (fanned out).")
+    mistakes_per_batch: int = Field(4, ge=1, description="Mistakes shown in one teacher call.")
+    rules_per_batch: int = Field(3, ge=1, le=10, description="Rules a teacher call may propose.")
+    teacher_prompt_tokens: int = Field(
+        3000, ge=500, description="Token budget of one teacher prompt (mistakes are dropped)."
+    )
+    chars_per_token: float = Field(
+        3.0, gt=0, description="Conservative characters-per-token bound for the budget."
+    )
+
+
+class BudgetConfig(_Strict):
+    """Stop the loop when any of these is spent (None: no bound)."""
+
+    student_calls: int | None = Field(None, ge=1, description="Paid student calls.")
+    teacher_tokens: int | None = Field(None, ge=1, description="Teacher prompt+completion tokens.")
+    cost_usd: float | None = Field(None, gt=0, description="Total cost, when prices are given.")
+    wall_s: float | None = Field(None, gt=0, description="Wall-clock seconds of the run.")
+
+
 class Config(_Strict):
     """Everything a run needs."""
 
@@ -81,6 +107,11 @@ class Config(_Strict):
     local_server: LocalServerConfig = Field(default_factory=LocalServerConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits, description="Code sandbox.")
+    loop: LoopConfig = Field(default_factory=LoopConfig, description="The distillation loop.")
+    acceptance: AcceptanceConfig = Field(
+        default_factory=AcceptanceConfig, description="How candidate rules are accepted."
+    )
+    budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Spend limits.")
     concurrency: int = Field(8, ge=1, description="Examples in flight during an evaluation.")
     run_dir: Path = Field(Path("runs"), description="Where run directories are created.")
     cache_path: Path | None = Field(
