@@ -112,3 +112,23 @@ def compare(base: Evaluation, new: Evaluation) -> PairedComparison:
         and new_by_id[r.example_id].judgement.outcome != "unjudged"
     ]
     return paired_comparison([b for b, _ in pairs], [n for _, n in pairs])
+
+
+class PairedOutcome(BaseModel):
+    """A paired comparison and the ids it fixed and broke (a rule's evidence)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    comparison: PairedComparison
+    fixed: list[str]
+    broken: list[str]
+
+
+def paired_outcome(current: dict[str, bool], new: dict[str, bool]) -> PairedOutcome:
+    """Compare per-example correctness on the ids both sides judged."""
+    shared = [example_id for example_id in sorted(current) if example_id in new]
+    return PairedOutcome(
+        comparison=paired_comparison([current[i] for i in shared], [new[i] for i in shared]),
+        fixed=[i for i in shared if new[i] and not current[i]],
+        broken=[i for i in shared if current[i] and not new[i]],
+    )

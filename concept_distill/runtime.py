@@ -24,8 +24,16 @@ from concept_distill.tasks.splits import SplitName
 class Runtime:
     """`async with Runtime(config) as runtime:` loads data (before any model call) and connects."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        roles: tuple[str, ...] = ("student", "teacher"),
+        sandbox: bool = True,
+    ) -> None:
         self.config = config
+        self._roles = roles
+        self._want_sandbox = sandbox
         self.task: Task = build_task(
             config.task.name,
             path=config.task.path,
@@ -52,9 +60,8 @@ class Runtime:
         return self
 
     async def _connect(self) -> None:
-        roles = {"student": self.config.models.student}
-        if self.config.models.teacher is not None:
-            roles["teacher"] = self.config.models.teacher
+        specs = {"student": self.config.models.student, "teacher": self.config.models.teacher}
+        roles = {role: spec for role, spec in specs.items() if spec and role in self._roles}
         local = {role: spec for role, spec in roles.items() if isinstance(spec, LocalRole)}
         resolved = {role: spec for role, spec in roles.items() if isinstance(spec, ModelConfig)}
         if local:
@@ -68,7 +75,7 @@ class Runtime:
         cache = self.config.response_cache()
         await anyio.to_thread.run_sync(lambda: cache.parent.mkdir(parents=True, exist_ok=True))
         self.models = await self._stack.enter_async_context(ModelSet(resolved, cache_path=cache))
-        if self.task.checks_code:
+        if self.task.checks_code and self._want_sandbox:
             self.sandbox = await self._stack.enter_async_context(Sandbox(self.config.sandbox))
 
     async def __aexit__(
@@ -83,6 +90,10 @@ class Runtime:
         """The student agent."""
         assert self.models is not None, "use the runtime as an async context manager"
         return Student(self.models["student"], self.task)
+
+    def examples(self) -> dict[str, Example]:
+        """Every example of the splits, by id."""
+        return {example.id: example for split in self.splits.values() for example in split}
 
     def verifier(self) -> Verifier:
         """The verifier agent."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from concept_distill.agents.teacher import MAX_WORDS
+from concept_distill.records import RuleStatus
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -28,7 +29,7 @@ _STOP = {
 }  # fmt: skip
 
 
-def check_rule(text: str, batch_text: str, existing: list[str]) -> tuple[str, str]:
+def check_rule(text: str, batch_text: str, existing: list[str]) -> tuple[RuleStatus, str]:
     """(status, reason): `proposed` when the rule may go on to validation."""
     rule = " ".join(text.split())
     if not rule:
