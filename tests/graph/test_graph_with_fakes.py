@@ -21,7 +21,7 @@ from .helpers import (
 @pytest.mark.anyio
 async def test_helpful_rule_is_accepted_and_the_run_directory_is_complete(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    student, student_model = rule_following_student(config)
+    student, _ = rule_following_student(config)
     teacher, teacher_model = scripted_teacher()
     events: list[dict[str, object]] = []
     run_dir = tmp_path / "run"
