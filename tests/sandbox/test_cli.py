@@ -17,7 +17,11 @@ GOOD = {
     "test": "def check(candidate):\n    assert candidate(3) == 6\n",
     "entry_point": "double",
 }
-WRONG_MBPP = {"id": 7, "code": "def square(x):\n    return x + x\n", "test": "assert square(3) == 9\n"}
+WRONG_MBPP = {
+    "id": 7,
+    "code": "def square(x):\n    return x + x\n",
+    "test": "assert square(3) == 9\n",
+}
 LEAKY = {
     "id": "leak",
     "code": "import os\nprint(dict(os.environ))\ndef f():\n    return os.environ['OPENAI_API_KEY']\n",
@@ -60,7 +64,9 @@ def test_judges_every_line_in_order_and_exits_zero(tmp_path: Path) -> None:
         ("\n\n", "no jobs"),
     ],
 )
-def test_unreadable_input_is_one_line_and_exit_2(tmp_path: Path, content: str, message: str) -> None:
+def test_unreadable_input_is_one_line_and_exit_2(
+    tmp_path: Path, content: str, message: str
+) -> None:
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(content)
     done = run_cli(str(jobs))
