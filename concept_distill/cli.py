@@ -27,10 +27,14 @@ def _root() -> None:
 
 def _register_subcommands() -> None:
     from concept_distill.cli_eval import eval_command
+    from concept_distill.cli_run import cache_app, report_command, run_command
     from concept_distill.sandbox.cli import sandbox_command
 
-    app.command("sandbox")(sandbox_command)
+    app.command("run")(run_command)
     app.command("eval")(eval_command)
+    app.command("report")(report_command)
+    app.command("sandbox")(sandbox_command)
+    app.add_typer(cache_app, name="cache")
 
 
 def main(argv: list[str] | None = None) -> int:
