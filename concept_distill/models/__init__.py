@@ -1,4 +1,16 @@
-"""The model layer: each role's chat model, limited, retried, cached and counted in one place."""
+"""The model layer: each role's chat model, limited, retried, cached and counted in one place.
+
+Typical use (a malformed structured reply is data in `result.failure`, not an exception):
+
+```python
+async with ModelSet(
+    {"student": student_config, "teacher": teacher_config}, cache_path=run_dir / "responses.db"
+) as models:
+    reply = await models["student"].complete([("system", prompt), ("user", question)])
+    result = await models["teacher"].structured(messages, Diagnosis)
+    print(models.spend().render())
+```
+"""
 
 from concept_distill.models.accounting import Spend, SpendMeter, SpendReport
 from concept_distill.models.cache import CachedReply, ResponseCache, cache_key

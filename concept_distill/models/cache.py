@@ -72,7 +72,13 @@ def cache_key(
 class ResponseCache:
     """Replies by request key in one SQLite file, shared by every role of a run (and re-runs).
 
-    WAL mode and a busy timeout let several processes share the file.
+    Two things keep it off the critical path of a first run, where nearly every lookup misses:
+    the keys already stored are loaded once when the file opens, so a miss needs no database
+    read; and writes are batched, so many concurrent calls share one worker-thread hop. A
+    reply is on disk once the batch holding it is written (before the `put` that started the
+    batch returns); `aclose()` writes whatever is left. WAL mode and a busy timeout let several
+    processes share the file, though a process only sees other processes' replies stored before
+    it opened the file.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -81,26 +87,59 @@ class ResponseCache:
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._thread = anyio.CapacityLimiter(1)
+        self._known: set[str] | None = None
+        self._unindexed: set[str] = set()
+        self._pending: dict[str, tuple[str, str]] = {}
+        self._flushing = False
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.path)!r})"
 
     async def get(self, key: str) -> CachedReply | None:
         """The cached reply for `key`, or None."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            return CachedReply.model_validate_json(pending[1])
+        if _short_key(key) not in await self._index():
+            return None
         row = await self._run(self._select, key)
         return None if row is None else CachedReply.model_validate_json(row)
 
     async def put(self, key: str, model: str, reply: CachedReply) -> None:
         """Store `reply` under `key` (replacing any older entry)."""
-        await self._run(self._insert, key, model, reply.model_dump_json())
+        self._pending[key] = (model, reply.model_dump_json())
+        (self._unindexed if self._known is None else self._known).add(_short_key(key))
+        if not self._flushing:
+            await self._flush()
 
     async def count(self) -> int:
         """How many replies are stored."""
+        await self._flush()
         return await self._run(self._count)
 
     async def aclose(self) -> None:
-        """Close the database; the cache can be used again afterwards (it reopens)."""
+        """Write pending replies and close the file; the cache reopens if used again."""
+        await self._flush()
         await self._run(self._close)
+        self._known = None
+
+    async def _index(self) -> set[str]:
+        """Short keys of every stored reply, read from the file on first use."""
+        if self._known is None:
+            loaded = await self._run(self._open)
+            # Another task may have loaded it meanwhile; merge so no put is forgotten.
+            self._known = (self._known or set()) | loaded | self._unindexed
+            self._unindexed = set()
+        return self._known
+
+    async def _flush(self) -> None:
+        self._flushing = True
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, {}
+                await self._run(self._insert_many, batch)
+        finally:
+            self._flushing = False
 
     async def _run(self, function: Callable[[Unpack[ArgsT]], T], *args: *ArgsT) -> T:
         return await anyio.to_thread.run_sync(function, *args, limiter=self._thread)
@@ -110,21 +149,32 @@ class ResponseCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL cannot corrupt the file; a power cut may drop the last few
+            # replies, which only costs calls again. FULL would fsync on every reply stored.
+            connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA busy_timeout=5000")
             connection.execute(_SCHEMA)
             self._connection = connection
         return self._connection
+
+    def _open(self) -> set[str]:
+        with self._lock:
+            rows = self._db().execute("SELECT key FROM responses").fetchall()
+        return {_short_key(str(row[0])) for row in rows}
 
     def _select(self, key: str) -> str | None:
         with self._lock:
             row = self._db().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def _insert(self, key: str, model: str, value: str) -> None:
-        with self._lock:
-            self._db().execute(
+    def _insert_many(self, batch: Mapping[str, tuple[str, str]]) -> None:
+        now = time.time()
+        rows = [(key, model, value, now) for key, (model, value) in batch.items()]
+        with self._lock, self._db() as connection:
+            connection.execute("BEGIN")
+            connection.executemany(
                 "INSERT OR REPLACE INTO responses (key, model, value, created) VALUES (?, ?, ?, ?)",
-                (key, model, value, time.time()),
+                rows,
             )
 
     def _count(self) -> int:
@@ -136,3 +186,8 @@ class ResponseCache:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+
+def _short_key(key: str) -> str:
+    # A 64-bit prefix keeps the in-memory index small; a rare collision only costs a read.
+    return key[:16]

@@ -7,7 +7,6 @@ real call; everything around it is done here, once.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Mapping
@@ -16,54 +15,18 @@ from typing import Any
 import anyio
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_openai import ChatOpenAI
-from pydantic import SecretStr
 
-from concept_distill.errors import ConfigError, ModelError
+from concept_distill.errors import ModelError
 from concept_distill.models.accounting import Spend, SpendMeter
 from concept_distill.models.cache import CachedReply, ResponseCache, cache_key
+from concept_distill.models.chat_openai import NO_KEY, build_chat_openai, read_api_key
 from concept_distill.models.config import ModelConfig
 from concept_distill.models.limits import EndpointLimits
 from concept_distill.models.messages import MessagesInput, WireMessage, to_wire
 from concept_distill.models.redact import display_endpoint, redact
 from concept_distill.models.replies import ChatReply, SchemaT, StructuredResult
-from concept_distill.models.retry import AttemptFailure, backoff_delay, classify
+from concept_distill.models.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from concept_distill.models.structured import request_structured
-
-NO_KEY = "no-key"
-"""Sent as the bearer token to keyless local servers, so the SDK never falls back to
-`OPENAI_API_KEY` and hands a real key to an endpoint that was not meant to have it."""
-
-
-def read_api_key(role: str, config: ModelConfig) -> str:
-    """The API key named by `config.api_key_env`, read now and never stored in the config.
-
-    Raises:
-        ConfigError: when the variable is named but not set (the message names the variable only).
-    """
-    if config.api_key_env is None:
-        return NO_KEY
-    value = os.environ.get(config.api_key_env, "")
-    if not value:
-        raise ConfigError(
-            f"{role} model: environment variable {config.api_key_env} (api_key_env) is not set"
-        )
-    return value
-
-
-def build_chat_openai(config: ModelConfig, api_key: str) -> ChatOpenAI:
-    """The underlying langchain client: SDK retries off, usage reported even when streaming."""
-    return ChatOpenAI(
-        model=config.model,
-        base_url=config.base_url,
-        api_key=SecretStr(api_key),
-        temperature=config.temperature,
-        max_tokens=config.max_tokens,
-        timeout=config.timeout_s,
-        max_retries=0,
-        stream_usage=True,
-        use_responses_api=False,
-    )
 
 
 class RoleModel:
@@ -106,6 +69,7 @@ class RoleModel:
             requests_per_second=config.requests_per_second,
         )
         self._rng = rng or random.Random()
+        self._policy = RetryPolicy.from_config(config)
         self._meter = SpendMeter(
             role,
             model=config.model,
@@ -273,45 +237,27 @@ class RoleModel:
             # Through extra_body, not the SDK's parse() path, which raises on a truncated reply
             # instead of letting the structured layer record it.
             kwargs["extra_body"] = {"response_format": params["response_format"]}
-        retries = 0
-        while True:
-            try:
-                async with self._limits.slot():
-                    with anyio.fail_after(self.config.timeout_s):
-                        return await self._llm.ainvoke(wire, config, **kwargs), retries
-            except Exception as error:
-                failure = classify(error, timeout_s=self.config.timeout_s)
-                if failure is None:
-                    raise
-                delay = self._retry_delay(failure, retries)
-                if delay is None:
-                    self._meter.failed(started=started, retries=retries)
-                    raise self._error(failure, retries) from error
-            if failure.retry_after is not None:
-                self._limits.pause_for(failure.retry_after)
-            await anyio.sleep(delay)
-            retries += 1
 
-    def _retry_delay(self, failure: AttemptFailure, retries: int) -> float | None:
-        if not failure.retryable or retries >= self.config.max_retries:
-            return None
-        return backoff_delay(
-            retries,
-            initial_s=self.config.retry_backoff_s,
-            max_wait_s=self.config.max_retry_wait_s,
-            retry_after=failure.retry_after,
-            rng=self._rng,
-        )
+        async def attempt() -> BaseMessage:
+            return await self._llm.ainvoke(wire, config, **kwargs)
 
-    def _error(self, failure: AttemptFailure, retries: int) -> ModelError:
-        cause = redact(failure.cause, self._secrets)
-        if failure.retryable and retries < self.config.max_retries:
-            cause += f" (Retry-After exceeds max_retry_wait_s={self.config.max_retry_wait_s:g})"
+        try:
+            return await call_with_retries(
+                attempt, policy=self._policy, limits=self._limits, rng=self._rng
+            )
+        except RetriesExhausted as exhausted:
+            self._meter.failed(started=started, retries=exhausted.retries)
+            raise self._error(exhausted) from exhausted.__cause__
+
+    def _error(self, exhausted: RetriesExhausted) -> ModelError:
+        cause = redact(exhausted.failure.cause, self._secrets)
+        if exhausted.wait_refused:
+            cause += f" (Retry-After exceeds max_retry_wait_s={self._policy.max_wait_s:g})"
         message = (
             f"{self.role} model {self.config.model!r} at {self.endpoint} failed after "
-            f"{retries + 1} attempt(s): {cause}"
+            f"{exhausted.retries + 1} attempt(s): {cause}"
         )
-        return ModelError(message, retryable=failure.retryable)
+        return ModelError(message, retryable=exhausted.failure.retryable)
 
 
 def _reply_from(role: str, message: BaseMessage, started: float) -> ChatReply:

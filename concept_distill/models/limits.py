@@ -20,9 +20,10 @@ from concept_distill.models.redact import display_endpoint
 class EndpointLimits:
     """Gate for every HTTP attempt to one endpoint.
 
-    An attempt first waits out any pause a 429 asked for, then takes a concurrency slot, then a
-    rate token (so the rate holds at the moment requests are sent), and keeps the slot until the
-    attempt ends. Backoff sleeps happen outside the slot.
+    An attempt first waits out any pause a 429 asked for, then takes a concurrency slot (and
+    checks the pause again: it may have started while the attempt queued), then a rate token (so
+    the rate holds at the moment requests are sent), and keeps the slot until the attempt ends.
+    Backoff sleeps happen outside the slot.
     """
 
     def __init__(self, *, max_concurrency: int, requests_per_second: float | None = None) -> None:
@@ -47,13 +48,20 @@ class EndpointLimits:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Wait for any pause, a concurrency slot and a rate token; hold the slot inside."""
-        pause = self._resume_at - time.monotonic()
-        if pause > 0:
-            await anyio.sleep(pause)
+        await self._wait_out_pause()
         async with self.capacity:
+            # A 429 may have arrived while this task queued for the slot.
+            await self._wait_out_pause()
             if self.rate is not None:
                 await self.rate.aacquire()
             yield
+
+    async def _wait_out_pause(self) -> None:
+        # A loop, not one sleep: another 429 may extend the pause while this task sleeps.
+        pause = self._resume_at - time.monotonic()
+        while pause > 0:
+            await anyio.sleep(pause)
+            pause = self._resume_at - time.monotonic()
 
 
 class LimitsRegistry:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from concept_distill.models.accounting import SpendReport
 from concept_distill.models.cache import ResponseCache
 from concept_distill.models.client import RoleModel
 from concept_distill.models.config import ModelConfig
 from concept_distill.models.limits import LimitsRegistry
+from concept_distill.models.protocol import ChatRole
 
 
 class ModelSet(Mapping[str, RoleModel]):
@@ -64,3 +66,9 @@ class ModelSet(Mapping[str, RoleModel]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+if TYPE_CHECKING:
+
+    def _conforms(model: RoleModel) -> ChatRole:
+        return model

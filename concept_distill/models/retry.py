@@ -10,9 +10,17 @@ import email.utils
 import json
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+import anyio
 import openai
+
+from concept_distill.models.config import ModelConfig
+from concept_distill.models.limits import EndpointLimits
+
+T = TypeVar("T")
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 
@@ -24,6 +32,79 @@ class AttemptFailure:
     cause: str
     retryable: bool
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts, how long each may take, and how long to wait in between."""
+
+    max_retries: int
+    timeout_s: float
+    initial_s: float
+    max_wait_s: float
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> RetryPolicy:
+        """The policy a role's config asks for."""
+        return cls(
+            max_retries=config.max_retries,
+            timeout_s=config.timeout_s,
+            initial_s=config.retry_backoff_s,
+            max_wait_s=config.max_retry_wait_s,
+        )
+
+
+class RetriesExhausted(Exception):
+    """No further attempt will be made; `__cause__` is the last attempt's error."""
+
+    def __init__(self, failure: AttemptFailure, retries: int, *, wait_refused: bool) -> None:
+        super().__init__(failure.cause)
+        self.failure = failure
+        self.retries = retries
+        self.wait_refused = wait_refused
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    limits: EndpointLimits,
+    rng: random.Random,
+) -> tuple[T, int]:
+    """Run `attempt` under the endpoint's limits until it succeeds; return it and the retry count.
+
+    Each attempt holds a concurrency slot and has a hard `timeout_s`; waits happen outside the
+    slot. A `Retry-After` also pauses the endpoint's other callers.
+
+    Raises:
+        RetriesExhausted: on a failure that is not retryable, after the last retry, or when the
+            server asks for a longer wait than `max_wait_s`.
+    """
+    retries = 0
+    while True:
+        try:
+            async with limits.slot():
+                with anyio.fail_after(policy.timeout_s):
+                    return await attempt(), retries
+        except Exception as error:
+            failure = classify(error, timeout_s=policy.timeout_s)
+            if failure is None:
+                raise
+            if not failure.retryable or retries >= policy.max_retries:
+                raise RetriesExhausted(failure, retries, wait_refused=False) from error
+            delay = backoff_delay(
+                retries,
+                initial_s=policy.initial_s,
+                max_wait_s=policy.max_wait_s,
+                retry_after=failure.retry_after,
+                rng=rng,
+            )
+            if delay is None:
+                raise RetriesExhausted(failure, retries, wait_refused=True) from error
+        if failure.retry_after is not None:
+            limits.pause_for(failure.retry_after)
+        await anyio.sleep(delay)
+        retries += 1
 
 
 def classify(error: Exception, *, timeout_s: float) -> AttemptFailure | None:

@@ -4,16 +4,16 @@
 hangs, and records what it was sent; `ScriptedChatModel` skips HTTP altogether.
 """
 
-from concept_distill.testing.fake_server import (
+from concept_distill.testing.actions import (
     Action,
     Fail,
-    FakeOpenAIServer,
     Hang,
     Malformed,
     RecordedRequest,
     Reply,
     ReplyFunction,
 )
+from concept_distill.testing.fake_server import FakeOpenAIServer
 from concept_distill.testing.scripted import ScriptedChatModel, ScriptFunction
 
 __all__ = [

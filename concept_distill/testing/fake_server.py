@@ -13,14 +13,23 @@ import argparse
 import contextlib
 import inspect
 import itertools
-import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from aiohttp import web
+
+from concept_distill.testing.actions import (
+    Action,
+    Fail,
+    Hang,
+    Malformed,
+    RecordedRequest,
+    Reply,
+    ReplyFunction,
+)
+from concept_distill.testing.openai_wire import completion, error_response, stream
 
 __all__ = [
     "Action",
@@ -32,66 +41,6 @@ __all__ = [
     "Reply",
     "ReplyFunction",
 ]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A normal chat completion; token counts default to whitespace word counts."""
-
-    content: str = "ok"
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    finish_reason: str = "stop"
-    delay_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Fail:
-    """An HTTP error status, optionally with a `Retry-After` header (seconds)."""
-
-    status: int = 500
-    retry_after: float | None = None
-    message: str = "injected failure"
-
-
-@dataclass(frozen=True)
-class Hang:
-    """Answer nothing for `seconds` (the client's timeout should fire first), then fail 504."""
-
-    seconds: float = 30.0
-
-
-@dataclass(frozen=True)
-class Malformed:
-    """A 200 reply whose body is not the JSON it claims to be."""
-
-    body: str = '{"id": "x", "choices": [{"message": '
-
-
-Action = Reply | Fail | Hang | Malformed
-"""One scripted server behaviour; a bare `str` in a script means `Reply(content=str)`."""
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the server received it."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: str
-    received_at: float
-
-    @property
-    def json(self) -> Any:
-        """The body parsed as JSON, or None when it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-
-ReplyFunction = Callable[[RecordedRequest], "Action | str | Awaitable[Action | str]"]
 
 
 @dataclass
@@ -207,7 +156,7 @@ class FakeOpenAIServer:
             if self._api_key is not None and (
                 request.headers.get("Authorization") != f"Bearer {self._api_key}"
             ):
-                return _error(401, "invalid api key")
+                return error_response(401, "invalid api key")
             action = await self._next_action(recorded)
             if self.latency_s:
                 await anyio.sleep(self.latency_s)
@@ -230,94 +179,21 @@ class FakeOpenAIServer:
     ) -> web.StreamResponse:
         if isinstance(action, Fail):
             headers = {} if action.retry_after is None else {"Retry-After": f"{action.retry_after}"}
-            return _error(action.status, action.message, headers)
+            return error_response(action.status, action.message, headers)
         if isinstance(action, Hang):
             await anyio.sleep(action.seconds)
-            return _error(504, "hung request finally gave up")
+            return error_response(504, "hung request finally gave up")
         if isinstance(action, Malformed):
             return web.Response(status=200, text=action.body, content_type="application/json")
         if action.delay_s:
             await anyio.sleep(action.delay_s)
         body = recorded.json if isinstance(recorded.json, dict) else {}
-        completion = self._completion(action, body)
+        reply = completion(
+            action, body, completion_id=f"chatcmpl-fake-{next(self._ids)}", model=self.model
+        )
         if body.get("stream"):
-            return await _stream(completion, body, request)
-        return web.json_response(completion)
-
-    def _completion(self, action: Reply, body: dict[str, Any]) -> dict[str, Any]:
-        prompt_tokens = action.prompt_tokens
-        if prompt_tokens is None:
-            prompt_tokens = sum(_words(m.get("content")) for m in body.get("messages", []))
-        completion_tokens = action.completion_tokens
-        if completion_tokens is None:
-            completion_tokens = _words(action.content)
-        return {
-            "id": f"chatcmpl-fake-{next(self._ids)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", self.model),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": action.content},
-                    "finish_reason": action.finish_reason,
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
-
-
-def _words(content: object) -> int:
-    if isinstance(content, str):
-        return len(content.split())
-    if isinstance(content, list):
-        return sum(_words(part.get("text")) for part in content if isinstance(part, dict))
-    return 0
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    payload = {"error": {"message": message, "type": "fake_error", "code": status}}
-    return web.json_response(payload, status=status, headers=headers)
-
-
-async def _stream(
-    completion: dict[str, Any], body: dict[str, Any], request: web.Request
-) -> web.StreamResponse:
-    """Send the completion as server-sent events, the way OpenAI streams chat completions."""
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-    await response.prepare(request)
-    choice = completion["choices"][0]
-    base = {k: completion[k] for k in ("id", "created", "model")} | {
-        "object": "chat.completion.chunk"
-    }
-    chunks: list[dict[str, Any]] = [
-        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None},
-        *(
-            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-            for piece in _pieces(choice["message"]["content"])
-        ),
-        {"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]},
-    ]
-    for chunk in chunks:
-        await response.write(_event(base | {"choices": [chunk]}))
-    if (body.get("stream_options") or {}).get("include_usage"):
-        await response.write(_event(base | {"choices": [], "usage": completion["usage"]}))
-    await response.write(b"data: [DONE]\n\n")
-    await response.write_eof()
-    return response
-
-
-def _pieces(text: str) -> list[str]:
-    words = text.split(" ")
-    return [word if i == 0 else " " + word for i, word in enumerate(words)]
-
-
-def _event(payload: dict[str, Any]) -> bytes:
-    return f"data: {json.dumps(payload)}\n\n".encode()
+            return await stream(reply, body, request)
+        return web.json_response(reply)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 
 from concept_distill.models.accounting import Spend, SpendMeter
 from concept_distill.models.config import StructuredMode
 from concept_distill.models.messages import MessagesInput, WireMessage, to_wire
+from concept_distill.models.protocol import ChatRole
 from concept_distill.models.replies import ChatReply, SchemaT, StructuredResult
 from concept_distill.models.structured import request_structured
 
@@ -107,3 +108,7 @@ class ScriptedChatModel:
             completion_tokens=completion,
             finish_reason="stop",
         )
+
+
+if TYPE_CHECKING:
+    _conforms: ChatRole = ScriptedChatModel()

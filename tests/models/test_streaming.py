@@ -1,0 +1,50 @@
+"""LangGraph's `messages` stream mode makes ChatOpenAI stream; the layer must still count usage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypedDict
+
+import pytest
+from langgraph.graph import END, START, StateGraph
+
+from concept_distill.models import ModelConfig, RoleModel
+from concept_distill.testing import FakeOpenAIServer, Reply
+
+pytestmark = pytest.mark.anyio
+ConfigFactory = Callable[..., ModelConfig]
+
+
+class State(TypedDict):
+    question: str
+    answer: str
+
+
+async def test_graph_message_streaming_reaches_the_endpoint_and_is_counted(
+    server: FakeOpenAIServer, make_config: ConfigFactory
+):
+    server.add_script(Reply("the answer is four", prompt_tokens=9, completion_tokens=4))
+    student = RoleModel("student", make_config())
+
+    async def answer(state: State) -> dict[str, str]:
+        reply = await student.complete([("user", state["question"])])
+        return {"answer": reply.text}
+
+    builder = StateGraph(State)
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", END)
+    graph = builder.compile()
+
+    streamed = []
+    async for chunk, _metadata in graph.astream(
+        {"question": "2+2?", "answer": ""}, stream_mode="messages"
+    ):
+        streamed.append(chunk.content)
+
+    body = server.requests[0].json
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert "".join(streamed) == "the answer is four"
+    spend = student.spend()
+    assert (spend.prompt_tokens, spend.completion_tokens) == (9, 4)
