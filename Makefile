@@ -26,8 +26,8 @@ system-deps:
 	  || echo "warning: could not install bubblewrap; the sandbox will refuse to run without --allow-weak-isolation"; }
 
 lint: venv
-	$(BIN)/ruff check concept_distill tests bench
-	$(BIN)/ruff format --check concept_distill tests bench
+	$(BIN)/ruff check concept_distill tests bench examples
+	$(BIN)/ruff format --check concept_distill tests bench examples
 
 typecheck: venv
 	$(BIN)/mypy

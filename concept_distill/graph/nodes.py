@@ -366,6 +366,7 @@ class DistillNodes:
         metrics = {**state.get("metrics", {}), "spend": spend.model_dump(mode="json")}
         await write_run_outputs(self.services.run_dir, state, metrics, spend)
         self.services.emit({"event": "phase", "phase": "done"})
+        await self.services.aclose()  # a parent graph may live on: release servers now
         return {"phase": "done", "metrics": metrics}
 
 

@@ -1,0 +1,87 @@
+"""`concept-distill run` end to end as a subprocess, with fake OpenAI-compatible servers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+import yaml
+
+from concept_distill.tasks import build_task
+from concept_distill.testing import FakeOpenAIServer, RecordedRequest
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
+USELESS = "When a problem mentions time, convert every duration to minutes first."
+CLI = [sys.executable, "-m", "concept_distill.cli"]
+
+
+def student_reply(request: RecordedRequest) -> str:
+    gold = {e.question: e.answer for e in build_task("multiarith", data_dir=DATA).load()}
+    messages = json.loads(request.body)["messages"]
+    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+    answer = gold[messages[-1]["content"]]
+    if HELPFUL in system or int(float(answer)) % 2 == 0:
+        return f"The answer is {answer}."
+    return "No idea."
+
+
+def teacher_reply(request: RecordedRequest) -> str:
+    rules = [{"rule": HELPFUL, "mistakes": [1]}, {"rule": USELESS, "mistakes": [2]}]
+    return json.dumps({"diagnosis": "No final number is given.", "rules": rules})
+
+
+def write_config(tmp_path: Path, student_url: str, teacher_url: str) -> Path:
+    config = {
+        "task": {"name": "multiarith", "data_dir": str(DATA)},
+        "splits": {"seed": 3, "train": 10, "validation": 14, "test": 14},
+        "models": {
+            "student": {"base_url": student_url, "model": "s", "max_retries": 0},
+            "teacher": {"base_url": teacher_url, "model": "t", "max_retries": 0},
+        },
+        "loop": {"max_iterations": 2},
+        "run_dir": str(tmp_path / "runs"),
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.anyio
+async def test_run_finishes_reports_and_resumes_without_new_calls(tmp_path: Path) -> None:
+    async with (
+        FakeOpenAIServer(reply=student_reply) as student,
+        FakeOpenAIServer(reply=teacher_reply) as teacher,
+    ):
+        config = write_config(tmp_path, student.base_url, teacher.base_url)
+        plan = await anyio.run_process([*CLI, "run", str(config), "--dry-run"], check=False)
+        assert plan.returncode == 0, plan.stderr.decode()
+        assert "calls at most" in plan.stdout.decode() and len(student.requests) == 0
+        run_dir = tmp_path / "run"
+        done = await anyio.run_process(
+            [*CLI, "run", str(config), "--run-dir", str(run_dir)], check=False
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        output = " ".join(done.stdout.decode().split())
+        assert "report:" in output and "1 rule(s) accepted" in output
+        calls = len(student.requests)
+        again = await anyio.run_process([*CLI, "run", "--resume", str(run_dir)], check=False)
+        assert again.returncode == 0, again.stderr.decode()
+        assert len(student.requests) == calls
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test_accuracy_final"] == 1.0 > metrics["test_accuracy_base"]
+    log = (run_dir / "run.log").read_text()
+    assert "run started" in log and "run resumed" in log
+    (run_dir / "report.html").unlink()
+    rendered = await anyio.run_process([*CLI, "report", str(run_dir)], check=False)
+    assert rendered.returncode == 0 and (run_dir / "report.html").exists()
+
+
+def test_run_without_config_is_exit_2(tmp_path: Path) -> None:
+    import subprocess
+
+    done = subprocess.run([*CLI, "run", "--resume", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2 and "not a run directory" in done.stderr
