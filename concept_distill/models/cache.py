@@ -74,9 +74,8 @@ class ResponseCache:
 
     Two things keep it off the critical path of a first run, where nearly every lookup misses:
     the keys already stored are loaded once when the file opens, so a miss needs no database
-    read; and writes are batched, so many concurrent calls share one worker-thread hop. A
-    reply is on disk once the batch holding it is written (before the `put` that started the
-    batch returns); `aclose()` writes whatever is left. WAL mode and a busy timeout let several
+    read; and writes are batched, so many concurrent calls share one worker-thread hop. Every
+    `put` returns only once its reply is on disk (in the batch it started or the next one). WAL mode and a busy timeout let several
     processes share the file, though a process only sees other processes' replies stored before
     it opened the file.
     """
@@ -91,6 +90,7 @@ class ResponseCache:
         self._unindexed: set[str] = set()
         self._pending: dict[str, tuple[str, str]] = {}
         self._flushing = False
+        self._next_batch_written: anyio.Event | None = None
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.path)!r})"
@@ -109,7 +109,13 @@ class ResponseCache:
         """Store `reply` under `key` (replacing any older entry)."""
         self._pending[key] = (model, reply.model_dump_json())
         (self._unindexed if self._known is None else self._known).add(_short_key(key))
-        if not self._flushing:
+        if self._flushing:
+            # The running flush writes this entry with its next batch: wait until it is on disk,
+            # so a reply the caller got is never lost to a kill -9 right after.
+            if self._next_batch_written is None:
+                self._next_batch_written = anyio.Event()
+            await self._next_batch_written.wait()
+        else:
             await self._flush()
 
     async def count(self) -> int:
@@ -137,7 +143,10 @@ class ResponseCache:
         try:
             while self._pending:
                 batch, self._pending = self._pending, {}
+                written, self._next_batch_written = self._next_batch_written, None
                 await self._run(self._insert_many, batch)
+                if written is not None:
+                    written.set()
         finally:
             self._flushing = False
 
