@@ -24,6 +24,9 @@ class Example(BaseModel):
     answer: str = Field(description="The reference answer (gold number, canonical solution, ...).")
     tests: str = Field("", description="Test code for code tasks (HumanEval check, asserts).")
     entry_point: str | None = Field(None, description="The function the tests call, if any.")
+    trusted_code: str = Field(
+        "", description="Code the tests use that the student cannot change (prompt helpers)."
+    )
     meta: dict[str, Any] = Field(default_factory=dict, description="Anything else from the data.")
 
 

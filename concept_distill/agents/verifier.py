@@ -16,7 +16,9 @@ from concept_distill.tasks.base import Task
 class CodeRunner(Protocol):
     """What the verifier needs of a sandbox (the real `Sandbox`, or a scripted one in tests)."""
 
-    async def run(self, program: str, tests: str, *, entry_point: str | None = None) -> Verdict:
+    async def run(
+        self, program: str, tests: str, *, entry_point: str | None = None, trusted: str = ""
+    ) -> Verdict:
         """Run `program` against `tests`."""
         ...
 
@@ -49,7 +51,10 @@ class Verifier:
         assert self.sandbox is not None
         try:
             verdict = await self.sandbox.run(
-                program, example.tests, entry_point=example.entry_point
+                program,
+                example.tests,
+                entry_point=example.entry_point,
+                trusted=example.trusted_code,
             )
         except SandboxUnavailable as error:
             return Judgement(outcome="unjudged", reason=f"sandbox unavailable: {error}")

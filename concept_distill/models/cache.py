@@ -75,9 +75,9 @@ class ResponseCache:
     Two things keep it off the critical path of a first run, where nearly every lookup misses:
     the keys already stored are loaded once when the file opens, so a miss needs no database
     read; and writes are batched, so many concurrent calls share one worker-thread hop. Every
-    `put` returns only once its reply is on disk (in the batch it started or the next one). WAL mode and a busy timeout let several
-    processes share the file, though a process only sees other processes' replies stored before
-    it opened the file.
+    `put` returns only once its reply is on disk (in the batch it started or the next one).
+    WAL mode and a busy timeout let several processes share the file, though a process only
+    sees other processes' replies stored before it opened the file.
     """
 
     def __init__(self, path: str | Path) -> None:

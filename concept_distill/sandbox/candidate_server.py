@@ -14,6 +14,7 @@ import gc
 import json
 import linecache
 import os
+import random
 import select
 import signal
 import socket
@@ -229,17 +230,19 @@ def _become_candidate(
     """Confine this process, then run the candidate program; never returns."""
     limits = job["limits"]
     try:
-        if isolated:
-            confine.map_ids(_IDS[0], _IDS[1])
-        os.setsid()
-        if isolated and layers.get("private_mounts") == "ok":
-            confine.private_mounts(int(limits["tmp_bytes"]), int(limits["shm_bytes"]))
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.dup2(channel_fd, _CHANNEL_FD)
         os.closerange(_CHANNEL_FD + 1, 1 << 16)
+        confine.join_cgroup(job.get("cgroup_files", ()))
+        if isolated:
+            confine.map_ids(_IDS[0], _IDS[1])
+        random.seed()  # a raw clone skips the at-fork hook that reseeds it
+        os.setsid()
+        if isolated and layers.get("private_mounts") == "ok":
+            confine.private_mounts(int(limits["tmp_bytes"]), int(limits["shm_bytes"]))
         os.chdir("/tmp")
         if isolated and layers.get("capabilities_dropped") == "ok":
             confine.drop_capabilities()
@@ -264,6 +267,23 @@ def _become_candidate(
 
 def describe_exception(error: BaseException) -> dict[str, Any]:
     """Plain description of an exception for the test runner and, through it, the teacher."""
+    if isinstance(error, MemoryError | RecursionError):
+        # Describing needs memory and stack: drop the (possibly huge) traceback first.
+        error.__traceback__ = None
+        gc.collect()
+    try:
+        return _describe(error)
+    except BaseException:
+        return {
+            "type": type(error).__name__,
+            "mro": [k.__name__ for k in type(error).__mro__],
+            "message": "",
+            "traceback": "",
+            "errno": None,
+        }
+
+
+def _describe(error: BaseException) -> dict[str, Any]:
     frames = traceback.extract_tb(error.__traceback__)
     own = [frame for frame in frames if frame.filename == "<candidate>"]
     trimmed = traceback.format_list(own[-4:]) if own else []
@@ -303,7 +323,11 @@ def serve_candidate(program: str, channel: socket.socket) -> None:
         if request.get("op") == "lookup":
             wire.send_frame(channel, {"names": {n: _kind(module, n) for n in request["names"]}})
         else:
-            wire.send_frame(channel, _call(module, request))
+            reply = _call(module, request)
+            try:
+                wire.send_frame(channel, reply)
+            except wire.NotPlainData as error:
+                wire.send_frame(channel, {"not_plain": str(error)})
 
 
 def _kind(module: types.ModuleType, name: str) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def make_undumpable() -> None:
 
 
 def clone_into_namespaces() -> int:
-    """Like os.fork(), but the child starts as PID 1 of new user, mount and PID namespaces.
+    """Like os.fork(), but the child starts as PID 1 of new user, mount, PID, IPC namespaces.
 
     One clone per program instead of unshare plus two forks. Python's at-fork hooks do not run in
     the child; that is safe here because the server is single-threaded and the child only confines
@@ -57,7 +57,7 @@ def clone_into_namespaces() -> int:
     """
     if _SYS_CLONE is None:
         raise OSError(95, f"clone: unsupported machine {platform.machine()}")
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | _SIGCHLD
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | _SIGCHLD
     pid = int(_pylibc.syscall(_SYS_CLONE, flags, 0, 0, 0, 0))
     if pid < 0:
         _check(-1, "clone")
@@ -72,6 +72,12 @@ def map_ids(uid: int, gid: int) -> None:
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     make_undumpable()
+
+
+def join_cgroup(files: list[str] | tuple[str, ...]) -> None:
+    """Join the slot's cgroups (bound into the sandbox): all it starts later is inside too."""
+    for path in files:
+        _write(path, "0")
 
 
 def _write(path: str, text: str) -> None:

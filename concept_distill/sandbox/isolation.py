@@ -18,6 +18,7 @@ from concept_distill.sandbox.limits import SandboxLimits
 
 SERVER_FILES = ("wire.py", "confine.py", "candidate_server.py", "test_server.py")
 INSIDE = "/sandbox"
+CGROUP_FILES = ("/cgroup/memory.procs", "/cgroup/pids.procs")
 
 
 class Layer(BaseModel):
@@ -152,10 +153,26 @@ def server_command(
         for directory in interpreter_dirs:
             command += ["--ro-bind", directory, directory]
         command += ["--ro-bind", str(stage), INSIDE, "--chdir", "/tmp"]
+        command += ["--remount-ro", "/dev", "--remount-ro", "/"]
         script_path = f"{INSIDE}/{script}"
     else:
         script_path = str(stage / script)
     return [*command, plan.python, "-I", "-S", "-B", script_path, "--fd", str(fd)]
+
+
+def with_binds(
+    command: list[str], sources: tuple[Path, ...], targets: tuple[str, ...]
+) -> list[str]:
+    """The command with writable files bound inside bubblewrap (before its own arguments end).
+
+    Without bubblewrap the files are used at their real paths, so nothing is bound.
+    """
+    if "--chdir" not in command:
+        return command
+    at = command.index("--chdir")
+    binds = [arg for source, target in zip(sources, targets, strict=True)
+             for arg in ("--bind", str(source), target)]  # fmt: skip
+    return [*command[:at], *binds, *command[at:]]
 
 
 def _interpreter_binds(python: str) -> list[str]:

@@ -21,10 +21,13 @@ class JobLine(BaseModel):
     code: str
     test: str
     entry_point: str | None = None
+    trusted: str = ""
 
     def job(self) -> SandboxJob:
         """The sandbox job this line describes."""
-        return SandboxJob(program=self.code, tests=self.test, entry_point=self.entry_point)
+        return SandboxJob(
+            program=self.code, tests=self.test, entry_point=self.entry_point, trusted=self.trusted
+        )
 
 
 def read_job_lines(path: Path) -> list[JobLine]:

@@ -31,6 +31,7 @@ _PER_PROGRAM_LAYERS = (
     ("private_mounts", "private mounts", "private sized /tmp and /dev/shm, /proc hidden", True),
     ("capabilities_dropped", "no capabilities", "all dropped, no new privileges", True),
     ("seccomp", "seccomp", "a filter kills escape-only system calls", False),
+    ("cgroup", "memory cgroup", "memory and process count bounded per slot, OOM seen", False),
 )
 
 
@@ -42,6 +43,7 @@ class SandboxJob(BaseModel):
     program: str
     tests: str
     entry_point: str | None = None
+    trusted: str = ""
 
 
 class VerdictBatch(BaseModel):
@@ -105,7 +107,7 @@ class Sandbox:
             plan = without_bwrap(plan, f"bwrap failed to start here: {error}")
             first = await self._start_slot(0, plan)
         self._plan = plan
-        self._isolation = _report(plan, first.layers)
+        self._isolation = _report(plan, {**first.layers, "cgroup": first.cgroup_state})
         if not self._isolation.strong and not self.limits.allow_weak_isolation:
             await self.aclose()
             missing = ", ".join(self.isolation.missing)
@@ -118,7 +120,10 @@ class Sandbox:
 
     async def _start_slot(self, index: int, plan: LaunchPlan) -> Slot:
         assert self._stage is not None
-        slot = Slot(index, plan, self._stage, self.limits.uid_base, self._job_limits["tmp_bytes"])
+        slot = Slot(
+            index, plan, self._stage, self.limits.uid_base, self._job_limits["tmp_bytes"],
+            self.limits.processes,
+        )  # fmt: skip
         try:
             await anyio.to_thread.run_sync(slot.handshake, limiter=self._threads)
         except SlotBroken:
@@ -143,11 +148,14 @@ class Sandbox:
         tests: str,
         *,
         entry_point: str | None = None,
+        trusted: str = "",
         timeout_s: float | None = None,
         memory_mb: int | None = None,
     ) -> Verdict:
         """Run one program against its tests and return the verdict.
 
+        `trusted` is code the tests may use that the candidate cannot change (HumanEval's helper
+        functions from the prompt): it runs on the trusted side and its names are never stubbed.
         `timeout_s` and `memory_mb` override the sandbox's limits for this program only.
         """
         limits = self._job_limits
@@ -158,20 +166,26 @@ class Sandbox:
         slot = await self._idle_receive.receive()
         try:
             try:
-                return await self._run_in(slot, program, tests, entry_point, limits)
+                return await self._run_in(slot, program, tests, entry_point, trusted, limits)
             except SlotBroken:
                 slot = await self._replace(slot)
-                return await self._run_in(slot, program, tests, entry_point, limits)
+                return await self._run_in(slot, program, tests, entry_point, trusted, limits)
         except SlotBroken as error:
             raise SandboxUnavailable(f"the sandbox keeps failing: {error}") from error
         finally:
             self._idle_send.send_nowait(slot)
 
     async def _run_in(
-        self, slot: Slot, program: str, tests: str, entry: str | None, limits: dict[str, Any]
+        self,
+        slot: Slot,
+        program: str,
+        tests: str,
+        entry: str | None,
+        trusted: str,
+        limits: dict[str, Any],
     ) -> Verdict:
         reports = await anyio.to_thread.run_sync(
-            slot.run, program, tests, entry, limits, limiter=self._threads
+            slot.run, program, tests, entry, trusted, limits, limiter=self._threads
         )
         candidate, test, duration = reports
         return decide(candidate, test, limits, duration)
@@ -187,6 +201,7 @@ class Sandbox:
             self._stage or Path(),
             self.limits.uid_base,
             self._job_limits["tmp_bytes"],
+            self.limits.processes,
         )
         await anyio.to_thread.run_sync(fresh.handshake, limiter=self._threads)
         self._slots.append(fresh)
@@ -198,7 +213,9 @@ class Sandbox:
         verdicts: list[Verdict | None] = [None] * len(items)
 
         async def one(index: int, job: SandboxJob) -> None:
-            verdicts[index] = await self.run(job.program, job.tests, entry_point=job.entry_point)
+            verdicts[index] = await self.run(
+                job.program, job.tests, entry_point=job.entry_point, trusted=job.trusted
+            )
 
         async with anyio.create_task_group() as group:
             for index, job in enumerate(items):

@@ -48,6 +48,8 @@ PREIMPORTED = (
 )
 _DETAIL_CHARS = 1900
 _SPECIAL_EXITS = ("SystemExit", "KeyboardInterrupt", "GeneratorExit")
+# Re-raised inside map()/filter()/generators in the tests, these would end a loop silently.
+_NEVER_BASES = ("StopIteration", "StopAsyncIteration")
 
 
 class ChannelBroken(BaseException):
@@ -229,12 +231,16 @@ def rebuild_exception(info: dict[str, Any]) -> BaseException:
     base: type[Exception] = Exception
     for ancestor in mro:
         candidate = getattr(builtins, ancestor, None)
+        if ancestor in _NEVER_BASES:
+            continue
         if isinstance(candidate, type) and issubclass(candidate, Exception):
             base = candidate
             break
     if name in _SPECIAL_EXITS:
         name = f"Candidate{name}"
-    klass = type(name, (base, CandidateRaised), {})
+    # CandidateRaised is itself an Exception: listing Exception first would be an impossible MRO.
+    bases = (CandidateRaised,) if base is Exception else (base, CandidateRaised)
+    klass = type(name, bases, {})
     message = str(info.get("message", ""))[:1000]
     error: CandidateRaised = klass(message)
     error.traceback_text = str(info.get("traceback", ""))[:1500]
@@ -247,19 +253,24 @@ def run_tests(job: dict[str, Any], channel: socket.socket) -> dict[str, Any]:
     """Run one job's tests against the candidate and return its status and detail."""
     limits = job["limits"]
     resource.setrlimit(resource.RLIMIT_CPU, (int(limits["cpu_s"]) + 1,) * 2)
+    memory = int(limits["memory_bytes"]) * 4 + (1 << 30)  # room to decode a 16 MiB reply
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     candidate = Candidate(channel)
     tests, entry_point = str(job["tests"]), job.get("entry_point")
+    trusted = str(job.get("trusted") or "")
     try:
         tree = ast.parse(tests, "<tests>")
+        trusted_tree = ast.parse(trusted, "<trusted>")
     except SyntaxError as error:
         return {"status": "error", "detail": f"the test code does not compile: {error}"}
     try:
         first = candidate.receive()
         if "load_error" in first:
             return load_failure(first["load_error"])
-        namespace = bind_names(candidate, tree, entry_point)
+        namespace = bind_names(candidate, tree, entry_point, defined_names(trusted_tree))
         if isinstance(namespace, dict) and "status" in namespace:
             return namespace
+        exec(compile(trusted_tree, "<trusted>", "exec"), namespace)
         exec(compile(tree, "<tests>", "exec"), namespace)
         if entry_point:
             namespace["check"](namespace[entry_point])
@@ -272,12 +283,37 @@ def run_tests(job: dict[str, Any], channel: socket.socket) -> dict[str, Any]:
     return {"status": "passed", "detail": ""}
 
 
-def bind_names(candidate: Candidate, tree: ast.AST, entry_point: str | None) -> dict[str, Any]:
-    """Bind every non-builtin name the tests use that the program defines (stubs, modules, data)."""
+def defined_names(tree: ast.Module) -> set[str]:
+    """Top-level names trusted code defines (helpers from the prompt): never stubbed."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def bind_names(
+    candidate: Candidate, tree: ast.AST, entry_point: str | None, trusted: set[str]
+) -> dict[str, Any]:
+    """Bind every name the tests use that the program defines (stubs, modules, data).
+
+    Builtins and names the trusted code defines are never bound to the candidate's: a program
+    must not decide what `abs` or the prompt's helper `poly` return to the tests.
+    """
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     if entry_point:
         used.add(entry_point)
-    wanted = sorted(name for name in used if not hasattr(builtins, name))
+    wanted = sorted(
+        name
+        for name in used
+        if not hasattr(builtins, name) and (name not in trusted or name == entry_point)
+    )
     reply = candidate.request({"op": "lookup", "names": wanted})
     kinds = reply.get("names")
     if type(kinds) is not dict:
@@ -294,8 +330,8 @@ def bind_names(candidate: Candidate, tree: ast.AST, entry_point: str | None) -> 
         elif kind.get("kind") == "data":
             with contextlib.suppress(wire.WireError):
                 namespace[name] = wire.from_plain(kind.get("value"))
-    if entry_point and entry_point not in namespace:
-        what = (kinds.get(entry_point) or {}).get("kind", "missing")
+    what = (kinds.get(entry_point) or {}).get("kind", "missing") if entry_point else "callable"
+    if entry_point and what != "callable":
         detail = (
             f"the program does not define `{entry_point}`"
             if what == "missing"

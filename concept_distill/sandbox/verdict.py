@@ -64,7 +64,8 @@ def _decide(
         return "timeout", f"the program exceeded the {limits['cpu_s']}s CPU time limit"
     if sig == signal.SIGSYS:
         return "blocked", "the sandbox stopped a forbidden system call (the program was killed)"
-    if tests.get("status") == "memory" or _died_of_memory(candidate, limits):
+    memory_hit = candidate.get("oom_killed") or _died_of_memory(candidate, limits)
+    if tests.get("status") == "memory" or memory_hit:
         return (
             "memory",
             f"the program exceeded the {limits['memory_bytes'] >> 20} MB memory limit"

@@ -64,7 +64,9 @@ def from_plain(data: Any, depth: int = 0) -> Any:
         raise WireError("malformed plain value")
     tag, body = next(iter(data.items()))
     try:
-        if tag == "b" and type(body) is str:
+        if tag == "b":
+            if type(body) is not str:
+                raise WireError("malformed bytes value")
             return base64.b64decode(body.encode("ascii"), validate=True)
         if tag not in _TAGS or type(body) is not list:
             raise WireError("malformed plain value")

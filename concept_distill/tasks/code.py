@@ -15,6 +15,30 @@ def code_blocks(reply: str) -> list[str]:
     return blocks or ([reply] if reply.strip() else [])
 
 
+def prompt_helpers(prompt: str, entry_point: str) -> str:
+    """The prompt's code other than the function to write: imports and helper functions.
+
+    HumanEval tests call helpers from the prompt (`poly`, `encode_cyclic`); running the prompt's
+    own versions on the trusted side means a program cannot redefine what the tests compare with.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(prompt)
+    except SyntaxError:
+        return ""
+    kept = [
+        node
+        for node in tree.body
+        if not (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point
+        )
+    ]
+    if not any(isinstance(node, ast.FunctionDef | ast.ClassDef) for node in kept):
+        return ""
+    return ast.unparse(ast.Module(body=kept, type_ignores=[]))
+
+
 def program_from_reply(prompt: str, entry_point: str, reply: str) -> str | None:
     """The program to test: the prompt completed by the reply, or the prompt + a whole function.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from concept_distill.errors import ConfigError
 from concept_distill.records import Example
 from concept_distill.tasks.base import Task
-from concept_distill.tasks.code import program_from_reply
+from concept_distill.tasks.code import program_from_reply, prompt_helpers
 from concept_distill.tasks.datafiles import read_json_lines, require
 
 HUMANEVAL_DESCRIPTION = (
@@ -47,6 +47,9 @@ class HumanEvalTask(Task):
                     answer=str(row.get("canonical_solution", "")),
                     tests=str(require(self.path, where, row, "test")),
                     entry_point=str(require(self.path, where, row, "entry_point")),
+                    trusted_code=prompt_helpers(
+                        str(row["prompt"]), str(row.get("entry_point", ""))
+                    ),
                 )
             )
         return examples

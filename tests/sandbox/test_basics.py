@@ -1,0 +1,41 @@
+"""Quick end-to-end checks of the sandbox API (a few programs, a second or two)."""
+
+from __future__ import annotations
+
+import pytest
+
+from concept_distill.sandbox import Sandbox, SandboxJob, SandboxLimits
+
+ADD = "def add(a, b):\n    return a + b\n"
+CHECK = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n"
+
+
+@pytest.mark.anyio
+async def test_plain_data_round_trips_and_verdicts_come_back_in_order(uid_base: int) -> None:
+    jobs = [
+        SandboxJob(program=ADD, tests=CHECK, entry_point="add"),
+        SandboxJob(program=ADD, tests="assert add(2, 3) == 5\nassert add('a', 'b') == 'ab'\n"),
+        SandboxJob(program="def add(a, b):\n    return a - b\n", tests=CHECK, entry_point="add"),
+        SandboxJob(
+            program="def pair(x):\n    return (x, [x], {x: {x}}, frozenset([x]), b'x')\n",
+            tests="assert pair(1) == (1, [1], {1: {1}}, frozenset([1]), b'x')\n"
+            "assert type(pair(1)) is tuple and type(pair(1)[1]) is list\n",
+        ),
+        SandboxJob(program="def f():\n    raise ValueError('nope')\n", tests="assert f() == 1\n"),
+    ]
+    limits = SandboxLimits(timeout_s=10, jobs=2, uid_base=uid_base)
+    async with Sandbox(limits) as sandbox:
+        batch = await sandbox.run_many(jobs)
+        single = await sandbox.run(ADD, "assert add(1, 1) == 2\n")
+    assert [verdict.status for verdict in batch.verdicts] == [
+        "passed",
+        "passed",
+        "failed",
+        "passed",
+        "error",
+    ]
+    assert "add(2, 3) returned -1" in batch.verdicts[2].detail
+    assert "ValueError" in batch.verdicts[4].detail and "nope" in batch.verdicts[4].detail
+    assert single.passed
+    assert batch.isolation.strong, batch.isolation.summary()
+    assert all(verdict.duration_s >= 0 for verdict in batch.verdicts)
