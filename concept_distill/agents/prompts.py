@@ -21,7 +21,7 @@ Each rule must be:
 Do not repeat a rule the student already has.
 
 Reply with JSON only, matching this schema:
-{{"diagnosis": "<why the student failed, in two or three sentences>",
+{{"diagnosis": "<why the student failed, in at most two short sentences>",
   "rules": [{{"rule": "When ..., ...", "mistakes": [<numbers of the mistakes it fixes>]}}]}}"""
 
 TEACHER_USER = """\

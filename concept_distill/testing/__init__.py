@@ -14,10 +14,12 @@ from concept_distill.testing.actions import (
     ReplyFunction,
 )
 from concept_distill.testing.fake_server import FakeOpenAIServer
+from concept_distill.testing.proxy import CountingProxy
 from concept_distill.testing.scripted import ScriptedChatModel, ScriptFunction
 
 __all__ = [
     "Action",
+    "CountingProxy",
     "Fail",
     "FakeOpenAIServer",
     "Hang",
