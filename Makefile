@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo venv system-deps clean lock bench
+.PHONY: test lint typecheck unit demo venv system-deps local-models demo-models clean lock bench
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -32,16 +32,27 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv system-deps
+# The embedded default: llama-server built once per pinned version (~4 min), models verified by
+# sha256; both cached under $$XDG_CACHE_HOME/concept-distill, so re-runs cost nothing.
+local-models: venv
+	$(BIN)/python -m concept_distill.local build-server
+	$(BIN)/python -m concept_distill.local fetch --quiet --model smollm2-135m
+
+demo-models: local-models
+	$(BIN)/python -m concept_distill.local fetch --quiet --model qwen2.5-coder-0.5b --model qwen2.5-coder-1.5b
+
+unit: venv system-deps local-models
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
 
-bench: venv system-deps
+bench: venv system-deps local-models
 	$(BIN)/python bench/sandbox_throughput.py
+	$(BIN)/python bench/model_overhead.py
 
-demo:
-	@echo "make demo arrives with the distillation graph (issue 6); nothing to run yet." && exit 1
+# A real distillation with the local models (no API key): see configs/demo.yaml.
+demo: venv system-deps demo-models
+	$(BIN)/concept-distill run configs/demo.yaml
 
 # Regenerate the hashed locks after changing dependencies in pyproject.toml.
 lock: $(BIN)/uv

@@ -35,6 +35,11 @@ def _register_subcommands() -> None:
     app.command("report")(report_command)
     app.command("sandbox")(sandbox_command)
     app.add_typer(cache_app, name="cache")
+    from concept_distill.local.cli import app as models_app
+
+    app.add_typer(
+        models_app, name="models", help="Local models: fetch, build-server, serve, doctor."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
