@@ -1,0 +1,121 @@
+"""A real run killed with kill -9 in the middle of validation resumes to the same result."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+import yaml
+
+from concept_distill.tasks import build_task
+from concept_distill.testing import FakeOpenAIServer, RecordedRequest
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
+USELESS = ["When a problem mentions time, convert every duration to minutes first.",
+           "When several people are named, list what each one has before adding."]  # fmt: skip
+CLI = [sys.executable, "-m", "concept_distill.cli", "run"]
+CONCURRENCY = 2
+
+
+def student_reply(request: RecordedRequest) -> str:
+    gold = {e.question: e.answer for e in build_task("multiarith", data_dir=DATA).load()}
+    messages = json.loads(request.body)["messages"]
+    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+    answer = gold[messages[-1]["content"]]
+    if HELPFUL in system or int(float(answer)) % 2 == 0:
+        return f"The answer is {answer}."
+    return "No idea."
+
+
+def teacher_reply(request: RecordedRequest) -> str:
+    rules = [{"rule": text, "mistakes": [1]} for text in [*USELESS, HELPFUL]]
+    return json.dumps({"diagnosis": "No final number is given.", "rules": rules})
+
+
+def write_config(tmp_path: Path, student: str, teacher: str) -> Path:
+    config = {
+        "task": {"name": "multiarith", "data_dir": str(DATA)},
+        "splits": {"seed": 11, "train": 10, "validation": 24, "test": 12},
+        "models": {
+            "student": {"base_url": student, "model": "s", "max_retries": 0},
+            "teacher": {"base_url": teacher, "model": "t", "max_retries": 0},
+        },
+        "loop": {"max_iterations": 2},
+        "concurrency": CONCURRENCY,
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_to_end(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+
+
+def kill_during_validation(command: list[str], log: Path) -> None:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if text.count('"label": "validate-') >= 3:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.01)
+    process.kill()
+    pytest.fail("the run did not reach validation in time")
+
+
+def outcome(run_dir: Path) -> tuple[str, list[tuple[str, str]], dict[str, float]]:
+    prompt = json.loads((run_dir / "optimized_prompt.json").read_text())["prompt"]
+    rules = sorted(
+        (row["text"], row["status"])
+        for row in map(json.loads, (run_dir / "rules.jsonl").read_text().splitlines())
+    )
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    keys = ("test_accuracy_base", "test_accuracy_final", "validation_accuracy_base")
+    return prompt, rules, {key: metrics[key] for key in keys}
+
+
+@pytest.mark.anyio
+async def test_kill_9_during_validation_then_resume(tmp_path: Path) -> None:
+    async with (
+        FakeOpenAIServer(reply=student_reply, latency_s=0.05) as student,
+        FakeOpenAIServer(reply=teacher_reply) as teacher,
+    ):
+        config = write_config(tmp_path, student.base_url, teacher.base_url)
+        interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"
+        first = [*CLI, str(config), "--run-dir", str(interrupted),
+                 "--set", f"cache_path={interrupted}/cache.sqlite"]  # fmt: skip
+        await anyio.to_thread.run_sync(kill_during_validation, first, interrupted / "run.log")
+        assert not (interrupted / "metrics.json").exists()
+        await anyio.to_thread.run_sync(run_to_end, [*CLI, "--resume", str(interrupted)])
+        interrupted_bodies = [request.body for request in student.requests]
+        await anyio.to_thread.run_sync(
+            run_to_end,
+            [*CLI, str(config), "--run-dir", str(reference),
+             "--set", f"cache_path={reference}/cache.sqlite"],
+        )  # fmt: skip
+        reference_calls = len(student.requests) - len(interrupted_bodies)
+    assert outcome(interrupted) == outcome(reference)
+    assert HELPFUL in outcome(reference)[0]
+    # Calls completed before the kill were cached and checkpointed: at most the ones in flight
+    # at the moment of the kill were asked twice.
+    repeated = sum(n - 1 for n in collections.Counter(interrupted_bodies).values())
+    assert repeated <= CONCURRENCY
+    assert len(interrupted_bodies) <= reference_calls + CONCURRENCY
+    log = (interrupted / "run.log").read_text()
+    assert log.count('"phase": "initialize"') == 1, "initialize must not run again on resume"
+    assert "run resumed" in log
