@@ -22,9 +22,8 @@ class Verdict(BaseModel):
 
 def config(base_url: str, model: str, **extra: Any) -> ModelConfig:
     # A generous timeout: on a busy 2-core machine a retry would be counted as a second call.
-    return ModelConfig(
-        base_url=base_url, model=model, max_tokens=48, seed=1, timeout_s=900, max_retries=0, **extra
-    )
+    settings: dict[str, Any] = {"max_tokens": 48, "seed": 1, "timeout_s": 900, "max_retries": 0}
+    return ModelConfig(base_url=base_url, model=model, **{**settings, **extra})
 
 
 async def test_completion_cache_usage_and_structured_output(
