@@ -74,7 +74,9 @@ class Runtime:
         self.model_configs = resolved
         cache = self.config.response_cache()
         await anyio.to_thread.run_sync(lambda: cache.parent.mkdir(parents=True, exist_ok=True))
-        self.models = await self._stack.enter_async_context(ModelSet(resolved, cache_path=cache))
+        # Building the clients reads CA bundles and sets up HTTP pools: off the event loop.
+        models = await anyio.to_thread.run_sync(lambda: ModelSet(resolved, cache_path=cache))
+        self.models = await self._stack.enter_async_context(models)
         if self.task.checks_code and self._want_sandbox:
             self.sandbox = await self._stack.enter_async_context(Sandbox(self.config.sandbox))
 

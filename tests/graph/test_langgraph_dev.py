@@ -1,0 +1,128 @@
+"""`langgraph dev` serves the graph factory named in langgraph.json; a run is driven through the
+LangGraph SDK (the API Studio and deployments use), on a scripted task with fake model servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from langgraph_sdk import get_client
+
+from concept_distill.tasks import build_task
+from concept_distill.testing import FakeOpenAIServer, RecordedRequest
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO.parent / "shared" / "data"
+HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+
+
+def student_reply(request: RecordedRequest) -> str:
+    gold = {e.question: e.answer for e in build_task("multiarith", data_dir=DATA).load()}
+    messages = json.loads(request.body)["messages"]
+    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+    answer = gold[messages[-1]["content"]]
+    return f"The answer is {answer}." if HELPFUL in system or int(float(answer)) % 2 == 0 else "?"
+
+
+def teacher_reply(request: RecordedRequest) -> str:
+    return json.dumps({"diagnosis": "No number.", "rules": [{"rule": HELPFUL, "mistakes": [1]}]})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"langgraph dev exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"langgraph dev did not start: {log.read_text()[-2000:]}")
+
+
+async def test_langgraph_dev_runs_the_graph_through_the_sdk(tmp_path: Path) -> None:
+    async with (
+        FakeOpenAIServer(reply=student_reply) as student,
+        FakeOpenAIServer(reply=teacher_reply) as teacher,
+    ):
+        config = {
+            "task": {"name": "multiarith", "data_dir": str(DATA)},
+            "splits": {"seed": 5, "train": 8, "validation": 12, "test": 10},
+            "models": {
+                "student": {"base_url": student.base_url, "model": "s"},
+                "teacher": {"base_url": teacher.base_url, "model": "t"},
+            },
+            "loop": {"max_iterations": 1},
+            "run_dir": str(tmp_path / "runs"),
+        }
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        log = tmp_path / "langgraph-dev.log"
+        env = {**os.environ, "CONCEPT_DISTILL_CONFIG": str(path), "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+               "LANGSMITH_TRACING": "false"}  # fmt: skip
+        langgraph = Path(sys.executable).parent / "langgraph"
+        with log.open("wb") as output:
+            process = subprocess.Popen(  # noqa: ASYNC220 (a server, started once)
+                [str(langgraph), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
+                 "--port", str(port)],
+                cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            import anyio
+
+            await anyio.to_thread.run_sync(wait_ready, url, process, log)
+            client = get_client(url=url)
+            thread = await client.threads.create()
+            updates: list[dict[str, Any]] = []
+            custom: list[Any] = []
+            final: dict[str, Any] = {}
+            async for part in client.runs.stream(
+                thread["thread_id"], "concept_distill", input={},
+                stream_mode=["updates", "custom", "values"],
+            ):  # fmt: skip
+                if part.event == "updates":
+                    updates.append(part.data)
+                elif part.event == "custom":
+                    custom.append(part.data)
+                elif part.event == "values":
+                    final = part.data
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    nodes = [name for update in updates for name in update]
+    for node in (
+        "prepare",
+        "initialize",
+        "select",
+        "induce",
+        "validate",
+        "update",
+        "test",
+        "report",
+    ):
+        assert node in nodes, f"{node} missing from the streamed updates: {nodes}"
+    assert any(event.get("event") == "phase" for event in custom)
+    assert HELPFUL in final["optimized_prompt"]
+    assert final["metrics"]["test_accuracy_final"] == 1.0
+    assert [rule["status"] for rule in final["rules"]] == ["accepted"]
