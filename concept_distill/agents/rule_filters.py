@@ -29,14 +29,21 @@ _STOP = {
 }  # fmt: skip
 
 
-def check_rule(text: str, batch_text: str, existing: list[str]) -> tuple[RuleStatus, str]:
-    """(status, reason): `proposed` when the rule may go on to validation."""
+def check_rule(
+    text: str, problems: str, answers: str, existing: list[str]
+) -> tuple[RuleStatus, str]:
+    """(status, reason): `proposed` when the rule may go on to validation.
+
+    `problems` is the batch's problem text (names and numbers there are example-specific);
+    `answers` its reference and student answers (their numbers and literals are, too, but a
+    format keyword the reference demands is not a name).
+    """
     rule = " ".join(text.split())
     if not rule:
         return "malformed", "empty rule"
     if len(rule.split()) > MAX_WORDS or len(rule) > 8 * MAX_WORDS:
         return "too_long", f"longer than {MAX_WORDS} words"
-    leaked = _leaks(rule, batch_text)
+    leaked = _leaks(rule, problems, answers)
     if leaked:
         return "leak", f"quotes {leaked!r} from its batch"
     if _PLATITUDES.search(rule) and not _CONDITIONAL.search(rule):
@@ -47,12 +54,13 @@ def check_rule(text: str, batch_text: str, existing: list[str]) -> tuple[RuleSta
     return "proposed", ""
 
 
-def _leaks(rule: str, batch_text: str) -> str:
+def _leaks(rule: str, problems: str, answers: str) -> str:
+    batch_text = f"{problems}\n{answers}"
     batch_numbers = set(_NUMBER.findall(batch_text))
     for number in _NUMBER.findall(rule):
         if number in batch_numbers and number not in _HARMLESS_NUMBERS:
             return str(number)
-    batch_words = set(_WORD.findall(batch_text))
+    batch_words = set(_WORD.findall(problems))
     for index, word in enumerate(_WORD.findall(rule)):
         # A capitalised word inside the rule (not its first word) that the batch also uses: a name.
         if index and word[0].isupper() and word in batch_words and word.lower() not in _STOP:

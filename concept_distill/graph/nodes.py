@@ -162,14 +162,12 @@ class DistillNodes:
                 reason=induction.failure,
             )
             return {"rules": [failed]}
-        batch_text = "\n".join(
-            f"{example.question}\n{example.answer}\n{result.attempt.reply}"
-            for example, result in batch
-        )
+        problems = "\n".join(example.question for example, _ in batch)
+        answers = "\n".join(f"{e.answer}\n{result.attempt.reply}" for e, result in batch)
         existing = list(payload["existing"])
         rules = []
         for number, proposal in enumerate(induction.reply.rules, start=1):
-            status, reason = check_rule(proposal.rule, batch_text, existing)
+            status, reason = check_rule(proposal.rule, problems, answers, existing)
             sources = [
                 payload["mistake_ids"][n - 1]
                 for n in proposal.mistakes

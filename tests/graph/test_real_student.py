@@ -1,0 +1,81 @@
+"""The graph end to end with the real local server as the student (SmolLM2-135M) and a scripted
+teacher that proposes one helpful rule among useless ones: the helpful one must be accepted, and
+the update step re-checks the train mistakes with the real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from concept_distill.agents.student import Student
+from concept_distill.agents.teacher import Teacher
+from concept_distill.config import Config
+from concept_distill.distill import distill
+from concept_distill.models import ModelConfig, ModelSet
+from concept_distill.tasks import build_task
+from concept_distill.testing import ScriptedChatModel
+
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+HELPFUL = "When you reply, start your reply with the word ANSWER: followed by your answer."
+USELESS = [
+    "When a question mentions a number, round it to the nearest ten.",
+    "When you are asked about animals, think of farm animals first.",
+]
+THINGS = ["fruit", "colour", "animal", "country", "city", "vegetable", "flower", "tree",
+          "planet", "metal", "bird", "fish", "sport", "instrument", "drink", "tool", "vehicle",
+          "month", "weekday", "language", "river", "mountain", "ocean", "shape", "insect",
+          "bread", "cheese", "dance", "game", "gem", "herb", "spice", "fabric", "number",
+          "letter", "season", "emotion", "job", "room", "toy"]  # fmt: skip
+
+
+def write_task(path: Path) -> Path:
+    rows = [{"id": thing, "input": f"Name one {thing}.", "answer": r"(?m)^\W*ANSWER\s*:"}
+            for thing in THINGS]  # fmt: skip
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+async def test_helpful_rule_is_accepted_with_the_real_student(
+    local_server: Any, tmp_path: Path
+) -> None:
+    data = write_task(tmp_path / "names.jsonl")
+    config = Config.model_validate(
+        {
+            "task": {"name": "jsonl", "path": str(data), "scorer": "regex",
+                     "description": "Answer a short question; replies must be machine-readable."},
+            "splits": {"seed": 1, "train": 8, "validation": 12, "test": 12},
+            "models": {"student": {"base_url": local_server.base_url, "model": local_server.model}},
+            "prompt": {"base": "You are a helpful assistant."},
+            "acceptance": {"policy": "threshold", "min_delta": 0.15},
+            "loop": {"max_iterations": 1},
+            "concurrency": 4,
+            "run_dir": str(tmp_path / "runs"),
+        }
+    )  # fmt: skip
+    task = build_task("jsonl", path=data, scorer="regex")
+    student_config = ModelConfig(
+        base_url=local_server.base_url, model=local_server.model, max_tokens=24, timeout_s=900
+    )
+    teacher_model = ScriptedChatModel(
+        [json.dumps({"diagnosis": "The replies are not machine-readable.",
+                     "rules": [{"rule": USELESS[0]}, {"rule": HELPFUL}, {"rule": USELESS[1]}]})],
+        role="teacher",
+    )  # fmt: skip
+    async with ModelSet({"student": student_config}, cache_path=tmp_path / "c.sqlite") as models:
+        result = await distill(
+            config,
+            run_dir=tmp_path / "run",
+            student=Student(models["student"], task),
+            teacher=Teacher(teacher_model, task),
+        )
+        real_calls = models["student"].spend().calls
+    statuses = {rule.text: rule.status for rule in result.rules}
+    assert statuses[HELPFUL] == "accepted", result.rules
+    assert {statuses[text] for text in USELESS} == {"rejected"}
+    assert result.metrics["test_accuracy_final"] > result.metrics["test_accuracy_base"]
+    recheck = tmp_path / "run" / "results" / "recheck-1.jsonl"
+    assert recheck.exists(), "the update step must re-check the train mistakes"
+    assert real_calls >= 8 + 12 + 3 * 12  # initialize + one validation per candidate, for real
