@@ -100,6 +100,10 @@ async def distill(
                     values = chunk
     finally:
         await services.aclose()
+        # Traces are sent by a background thread; make sure they leave before we return.
+        from langchain_core.tracers.langchain import wait_for_all_tracers
+
+        await anyio.to_thread.run_sync(wait_for_all_tracers)
     return DistillResult(
         optimized_prompt=values.get("optimized_prompt", ""),
         rules=list(values.get("rules", [])),
