@@ -18,12 +18,17 @@ $(STAMP): $(BIN)/uv requirements-dev.lock pyproject.toml
 
 venv: $(STAMP)
 
-# bubblewrap isolates the code sandbox; installed when missing (needs root, as on CI).
+# bubblewrap isolates the code sandbox; chromium checks that the HTML report renders.
+# Installed when missing (needs root, as on CI).
 system-deps:
-	@command -v bwrap >/dev/null 2>&1 || { \
-	  echo "installing bubblewrap"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
-	  || echo "warning: could not install bubblewrap; the sandbox will refuse to run without --allow-weak-isolation"; }
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	  || echo "warning: could not install$$missing"; \
+	fi
 
 lint: venv
 	$(BIN)/ruff check concept_distill tests bench examples
