@@ -35,6 +35,7 @@ async def serve_local_roles(
                 timeout_s=spec.timeout_s,
                 max_concurrency=min(spec.max_concurrency, server.parallel),
                 seed=spec.seed,
+                cache_endpoint="local",
             )
             for role, spec in roles.items()
         }

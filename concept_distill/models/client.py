@@ -141,7 +141,7 @@ class RoleModel:
         params = self._params(sample_index, response_format)
         sampled = self.config.temperature > 0
         key = cache_key(
-            endpoint=self.endpoint,
+            endpoint=self.config.cache_endpoint or self.endpoint,
             model=self.config.model,
             messages=wire,
             params=params,

@@ -85,6 +85,13 @@ class ModelConfig(BaseModel):
             "so repeated samples differ but stay reproducible."
         ),
     )
+    cache_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "How the response cache names this endpoint; None: the base URL. Embedded local "
+            "servers get a new port every run, so they are named by their model instead."
+        ),
+    )
     structured_mode: StructuredMode = Field(
         default="json_schema",
         description="How structured output is requested (see StructuredMode).",

@@ -47,19 +47,21 @@ def _plain(token: str) -> Fraction:
 
 def extract_final_number(reply: str) -> Fraction | None:
     """The reply's final answer as an exact number, or None when it gives no number."""
-    for pattern in (_BOXED, _HASHES):
-        matches = pattern.findall(reply)
-        for candidate in reversed(matches):
-            value = parse_number(candidate)
+    for pattern in (_BOXED, _HASHES, _ANSWER_PHRASE):
+        for candidate in reversed(pattern.findall(reply)):
+            value = _stated(candidate)
             if value is not None:
                 return value
-    phrases = _ANSWER_PHRASE.findall(reply)
-    for candidate in reversed(phrases):
-        value = parse_number(candidate)
-        if value is not None:
-            return value
     values = _numbers(reply)
     return values[-1] if values else None
+
+
+def _stated(candidate: str) -> Fraction | None:
+    """The number an answer states: the result of `#### 121 - 105 + 170 = 186`, else the first.
+
+    A statement cut off after its `=` (a truncated reply) states nothing.
+    """
+    return parse_number(candidate.rsplit("=", 1)[-1])
 
 
 def same_number(found: Fraction, gold: Fraction, *, tolerance: float = 1e-6) -> bool:
@@ -69,7 +71,7 @@ def same_number(found: Fraction, gold: Fraction, *, tolerance: float = 1e-6) -> 
 
 
 def format_number(value: Fraction) -> str:
-    """Integers without a decimal point; other values as a short decimal."""
+    """Integers without a decimal point; others as a decimal exact enough to score (15 digits)."""
     if value.denominator == 1:
         return str(value.numerator)
-    return f"{float(value):.6g}"
+    return f"{float(value):.15g}"

