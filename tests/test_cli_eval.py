@@ -75,6 +75,10 @@ async def test_eval_numbers_match_the_per_example_file(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr.decode()
     assert len(server.requests) == first_requests
     assert json.loads((tmp_path / "out2" / "summary.json").read_text())["cached_calls"] == 12
+    info = await anyio.run_process([*command[:3], "cache", "info", str(config)], check=False)
+    assert "12 cached replies" in info.stdout.decode()
+    cleared = await anyio.run_process([*command[:3], "cache", "clear", str(config)], check=False)
+    assert cleared.returncode == 0 and not (tmp_path / "runs" / "cache.sqlite").exists()
 
 
 def test_eval_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
