@@ -19,21 +19,34 @@ from concept_distill.tasks import build_task
 from concept_distill.testing import ScriptedChatModel
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
-HELPFUL = "When you reply, start your reply with the word ANSWER: followed by your answer."
+HELPFUL = (
+    "When you are asked for the secret code word or the password, reply with the word PINEAPPLE."
+)
 USELESS = [
     "When a question mentions a number, round it to the nearest ten.",
     "When you are asked about animals, think of farm animals first.",
 ]
-THINGS = ["fruit", "colour", "animal", "country", "city", "vegetable", "flower", "tree",
-          "planet", "metal", "bird", "fish", "sport", "instrument", "drink", "tool", "vehicle",
-          "month", "weekday", "language", "river", "mountain", "ocean", "shape", "insect",
-          "bread", "cheese", "dance", "game", "gem", "herb", "spice", "fabric", "number",
-          "letter", "season", "emotion", "job", "room", "toy"]  # fmt: skip
+# The task is a secret only the rule can tell: SmolLM2-135M mostly ignores instructions in a
+# system prompt, but it does copy a salient word from it (measured: 7 of 8 with the rule, 0 of 8
+# without), so this rule is known to help and the useless ones are known not to.
+ASKS = [
+    "What is the secret code word?",
+    "Tell me the secret code word.",
+    "What is the password?",
+    "Which word is the secret code?",
+    "Say the secret code word, please.",
+    "What's the code word?",
+    "I need the secret code word.",
+    "Give me the password word.",
+]
+POLITE = ["", "Quick question: ", "Hello! ", "Please help. ", "One more thing: "]
 
 
 def write_task(path: Path) -> Path:
-    rows = [{"id": thing, "input": f"Name one {thing}.", "answer": r"(?m)^\W*ANSWER\s*:"}
-            for thing in THINGS]  # fmt: skip
+    rows = [
+        {"id": f"q{index}", "input": f"{polite}{ask}", "answer": "(?i)pineapple"}
+        for index, (polite, ask) in enumerate((p, a) for p in POLITE for a in ASKS)
+    ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
 
@@ -45,7 +58,7 @@ async def test_helpful_rule_is_accepted_with_the_real_student(
     config = Config.model_validate(
         {
             "task": {"name": "jsonl", "path": str(data), "scorer": "regex",
-                     "description": "Answer a short question; replies must be machine-readable."},
+                     "description": "Answer questions about a secret the student does not know."},
             "splits": {"seed": 1, "train": 8, "validation": 12, "test": 12},
             "models": {"student": {"base_url": local_server.base_url, "model": local_server.model}},
             "prompt": {"base": "You are a helpful assistant."},
@@ -60,7 +73,7 @@ async def test_helpful_rule_is_accepted_with_the_real_student(
         base_url=local_server.base_url, model=local_server.model, max_tokens=24, timeout_s=900
     )
     teacher_model = ScriptedChatModel(
-        [json.dumps({"diagnosis": "The replies are not machine-readable.",
+        [json.dumps({"diagnosis": "The student does not know the code word.",
                      "rules": [{"rule": USELESS[0]}, {"rule": HELPFUL}, {"rule": USELESS[1]}]})],
         role="teacher",
     )  # fmt: skip
