@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from anyio.from_thread import start_blocking_portal
@@ -12,6 +14,8 @@ from concept_distill.local.build import find_server
 from concept_distill.local.fetch import model_path
 from concept_distill.local.registry import DEFAULT_TEST_MODEL, get_model
 from concept_distill.local.server import LlamaServer
+
+sys.path.insert(0, str(Path(__file__).parent))  # shared test support: `import support.fakes`
 
 MAKE_HINT = "run `make local-models` (or `make test`, which builds and fetches first)"
 

@@ -9,29 +9,13 @@ from pathlib import Path
 import anyio
 import pytest
 import yaml
+from support.fakes import HELPFUL, student_http_reply, teacher_http_reply
 
-from concept_distill.tasks import build_task
-from concept_distill.testing import FakeOpenAIServer, RecordedRequest
+from concept_distill.testing import FakeOpenAIServer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
 USELESS = "When a problem mentions time, convert every duration to minutes first."
 CLI = [sys.executable, "-m", "concept_distill.cli"]
-
-
-def student_reply(request: RecordedRequest) -> str:
-    gold = {e.question: e.answer for e in build_task("multiarith", data_dir=DATA).load()}
-    messages = json.loads(request.body)["messages"]
-    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
-    answer = gold[messages[-1]["content"]]
-    if HELPFUL in system or int(float(answer)) % 2 == 0:
-        return f"The answer is {answer}."
-    return "No idea."
-
-
-def teacher_reply(request: RecordedRequest) -> str:
-    rules = [{"rule": HELPFUL, "mistakes": [1]}, {"rule": USELESS, "mistakes": [2]}]
-    return json.dumps({"diagnosis": "No final number is given.", "rules": rules})
 
 
 def write_config(tmp_path: Path, student_url: str, teacher_url: str) -> Path:
@@ -53,8 +37,8 @@ def write_config(tmp_path: Path, student_url: str, teacher_url: str) -> Path:
 @pytest.mark.anyio
 async def test_run_finishes_reports_and_resumes_without_new_calls(tmp_path: Path) -> None:
     async with (
-        FakeOpenAIServer(reply=student_reply) as student,
-        FakeOpenAIServer(reply=teacher_reply) as teacher,
+        FakeOpenAIServer(reply=student_http_reply) as student,
+        FakeOpenAIServer(reply=teacher_http_reply(HELPFUL, USELESS)) as teacher,
     ):
         config = write_config(tmp_path, student.base_url, teacher.base_url)
         plan = await anyio.run_process([*CLI, "run", str(config), "--dry-run"], check=False)

@@ -3,7 +3,6 @@ stand-in for its API) with tags and metadata for phase, iteration and rule; no s
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -12,24 +11,11 @@ import anyio
 import pytest
 import yaml
 from aiohttp import web
+from support.fakes import student_http_reply, teacher_http_reply
 
-from concept_distill.tasks import build_task
-from concept_distill.testing import FakeOpenAIServer, RecordedRequest
+from concept_distill.testing import FakeOpenAIServer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
-
-
-def student_reply(request: RecordedRequest) -> str:
-    gold = {e.question: e.answer for e in build_task("multiarith", data_dir=DATA).load()}
-    messages = json.loads(request.body)["messages"]
-    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
-    answer = gold[messages[-1]["content"]]
-    return f"The answer is {answer}." if HELPFUL in system or int(float(answer)) % 2 == 0 else "?"
-
-
-def teacher_reply(request: RecordedRequest) -> str:
-    return json.dumps({"diagnosis": "No number.", "rules": [{"rule": HELPFUL, "mistakes": [1]}]})
 
 
 class FakeLangSmith:
@@ -67,8 +53,8 @@ async def test_runs_arrive_with_tags_and_no_secret(tmp_path: Path) -> None:
     model_key = "sk-test-" + os.urandom(8).hex()
     tracing_key = "lsv2-test-" + os.urandom(8).hex()
     async with (
-        FakeOpenAIServer(reply=student_reply, api_key=model_key) as student,
-        FakeOpenAIServer(reply=teacher_reply, api_key=model_key) as teacher,
+        FakeOpenAIServer(reply=student_http_reply, api_key=model_key) as student,
+        FakeOpenAIServer(reply=teacher_http_reply(), api_key=model_key) as teacher,
         FakeLangSmith() as langsmith,
     ):
         config = {

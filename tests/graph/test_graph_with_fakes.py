@@ -4,10 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from concept_distill.distill import distill
-
-from .helpers import (
+from support.fakes import (
     GENERIC,
     HELPFUL,
     USELESS,
@@ -16,6 +13,8 @@ from .helpers import (
     scripted_teacher,
     verifier,
 )
+
+from concept_distill.distill import distill
 
 
 @pytest.mark.anyio

@@ -3,7 +3,6 @@ LangGraph SDK (the API Studio and deployments use), on a scripted task with fake
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -15,26 +14,13 @@ from typing import Any
 import pytest
 import yaml
 from langgraph_sdk import get_client
+from support.fakes import HELPFUL, student_http_reply, teacher_http_reply
 
-from concept_distill.tasks import build_task
-from concept_distill.testing import FakeOpenAIServer, RecordedRequest
+from concept_distill.testing import FakeOpenAIServer
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
-HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
-
-
-def student_reply(request: RecordedRequest) -> str:
-    gold = {e.question: e.answer for e in build_task("multiarith", data_dir=DATA).load()}
-    messages = json.loads(request.body)["messages"]
-    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
-    answer = gold[messages[-1]["content"]]
-    return f"The answer is {answer}." if HELPFUL in system or int(float(answer)) % 2 == 0 else "?"
-
-
-def teacher_reply(request: RecordedRequest) -> str:
-    return json.dumps({"diagnosis": "No number.", "rules": [{"rule": HELPFUL, "mistakes": [1]}]})
 
 
 def free_port() -> int:
@@ -61,8 +47,8 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 async def test_langgraph_dev_runs_the_graph_through_the_sdk(tmp_path: Path) -> None:
     async with (
-        FakeOpenAIServer(reply=student_reply) as student,
-        FakeOpenAIServer(reply=teacher_reply) as teacher,
+        FakeOpenAIServer(reply=student_http_reply) as student,
+        FakeOpenAIServer(reply=teacher_http_reply()) as teacher,
     ):
         config = {
             "task": {"name": "multiarith", "data_dir": str(DATA)},

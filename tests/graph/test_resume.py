@@ -14,31 +14,15 @@ from pathlib import Path
 import anyio
 import pytest
 import yaml
+from support.fakes import HELPFUL, student_http_reply, teacher_http_reply
 
-from concept_distill.tasks import build_task
-from concept_distill.testing import FakeOpenAIServer, RecordedRequest
+from concept_distill.testing import FakeOpenAIServer
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
 USELESS = ["When a problem mentions time, convert every duration to minutes first.",
            "When several people are named, list what each one has before adding."]  # fmt: skip
 CLI = [sys.executable, "-m", "concept_distill.cli", "run"]
 CONCURRENCY = 2
-
-
-def student_reply(request: RecordedRequest) -> str:
-    gold = {e.question: e.answer for e in build_task("multiarith", data_dir=DATA).load()}
-    messages = json.loads(request.body)["messages"]
-    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
-    answer = gold[messages[-1]["content"]]
-    if HELPFUL in system or int(float(answer)) % 2 == 0:
-        return f"The answer is {answer}."
-    return "No idea."
-
-
-def teacher_reply(request: RecordedRequest) -> str:
-    rules = [{"rule": text, "mistakes": [1]} for text in [*USELESS, HELPFUL]]
-    return json.dumps({"diagnosis": "No final number is given.", "rules": rules})
 
 
 def write_config(tmp_path: Path, student: str, teacher: str) -> Path:
@@ -92,8 +76,8 @@ def outcome(run_dir: Path) -> tuple[str, list[tuple[str, str]], dict[str, float]
 @pytest.mark.anyio
 async def test_kill_9_during_validation_then_resume(tmp_path: Path) -> None:
     async with (
-        FakeOpenAIServer(reply=student_reply, latency_s=0.05) as student,
-        FakeOpenAIServer(reply=teacher_reply) as teacher,
+        FakeOpenAIServer(reply=student_http_reply, latency_s=0.05) as student,
+        FakeOpenAIServer(reply=teacher_http_reply(*USELESS, HELPFUL)) as teacher,
     ):
         config = write_config(tmp_path, student.base_url, teacher.base_url)
         interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.fakes import DATA, HELPFUL, USELESS, make_config, scripted_teacher, verifier
 
 from concept_distill.agents.student import Student
 from concept_distill.config import Config
@@ -12,8 +13,6 @@ from concept_distill.distill import distill
 from concept_distill.models.messages import WireMessage
 from concept_distill.tasks import build_task
 from concept_distill.testing import ScriptedChatModel
-
-from .helpers import DATA, HELPFUL, USELESS, make_config, scripted_teacher, verifier
 
 PARTIAL = "When the total is a multiple of three, state it as 'The answer is N.'"
 

@@ -5,8 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from .helpers import HELPFUL, make_config, rule_following_student, scripted_teacher, verifier
+from support.fakes import HELPFUL, make_config, rule_following_student, scripted_teacher, verifier
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "embed_subgraph.py"
 

@@ -6,15 +6,11 @@ import base64
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import anyio
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "graph"))
-
-from helpers import HELPFUL, make_config, rule_following_student, scripted_teacher, verifier
+from support.fakes import HELPFUL, make_config, rule_following_student, scripted_teacher, verifier
 
 from concept_distill.distill import DistillResult, distill
 

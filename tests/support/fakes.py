@@ -1,8 +1,10 @@
-"""Scripted agents for graph tests: a student that follows one rule, a teacher with a script."""
+"""Fakes shared by the tests: a math student that follows one known rule, scripted teachers,
+and the same two as HTTP reply functions for the fake OpenAI-compatible servers."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,10 @@ from concept_distill.agents.verifier import Verifier
 from concept_distill.config import Config
 from concept_distill.models.messages import WireMessage
 from concept_distill.tasks import build_task
-from concept_distill.testing import ScriptedChatModel
+from concept_distill.testing import RecordedRequest, ScriptedChatModel
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+_GOLD: dict[str, str] = {}
 HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
 USELESS = "When a problem mentions time, convert every duration to minutes first."
 GENERIC = "Always double-check your calculations carefully."
@@ -36,14 +39,10 @@ def make_config(tmp_path: Path, **loop: Any) -> Config:
 def rule_following_student(config: Config) -> tuple[Student, ScriptedChatModel]:
     """Right on every example whose gold is even; on the rest only with the helpful rule."""
     task = build_task("multiarith", data_dir=DATA)
-    gold = {example.question: example.answer for example in task.load()}
 
     def reply(messages: list[WireMessage]) -> str:
         system = str(messages[0]["content"]) if messages[0]["role"] == "system" else ""
-        answer = gold[str(messages[-1]["content"])]
-        if HELPFUL in system or int(float(answer)) % 2 == 0:
-            return f"Adding it up. The answer is {answer}."
-        return "I am not sure how to do this one."
+        return answer_with_rule(system, str(messages[-1]["content"]))
 
     model = ScriptedChatModel(reply=reply, role="student")
     return Student(model, task), model
@@ -67,3 +66,35 @@ def scripted_teacher(rounds: list[list[str]] | None = None) -> tuple[Teacher, Sc
 
 def verifier() -> Verifier:
     return Verifier(build_task("multiarith", data_dir=DATA))
+
+
+def gold_answers() -> dict[str, str]:
+    """MultiArith gold answers by question text (read once)."""
+    if not _GOLD:
+        _GOLD.update((e.question, e.answer) for e in build_task("multiarith", data_dir=DATA).load())
+    return _GOLD
+
+
+def answer_with_rule(system: str, question: str) -> str:
+    """Right on every even gold answer; on odd ones only when the system prompt has HELPFUL."""
+    answer = gold_answers()[question]
+    if HELPFUL in system or int(float(answer)) % 2 == 0:
+        return f"The answer is {answer}."
+    return "No idea."
+
+
+def student_http_reply(request: RecordedRequest) -> str:
+    """`answer_with_rule` for a FakeOpenAIServer."""
+    messages = json.loads(request.body)["messages"]
+    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+    return answer_with_rule(system, messages[-1]["content"])
+
+
+def teacher_http_reply(*rules: str) -> Callable[[RecordedRequest], str]:
+    """A FakeOpenAIServer reply function proposing `rules` (HELPFUL by default) every time."""
+    proposed = [{"rule": text, "mistakes": [1]} for text in rules or (HELPFUL,)]
+
+    def reply(request: RecordedRequest) -> str:
+        return json.dumps({"diagnosis": "No final number is given.", "rules": proposed})
+
+    return reply
