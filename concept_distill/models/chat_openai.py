@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import openai
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
@@ -32,8 +33,14 @@ def read_api_key(role: str, config: ModelConfig) -> str:
 
 
 def build_chat_openai(config: ModelConfig, api_key: str) -> ChatOpenAI:
-    """The underlying langchain client: SDK retries off, usage reported even when streaming."""
+    """The underlying langchain client: SDK retries off, usage reported even when streaming.
+
+    It gets an HTTP client of its own: langchain-openai otherwise shares one per base URL across
+    the process, whose pooled connections belong to the event loop that opened them, and a later
+    loop (a new `anyio.run`, the next test) then fails with "Event loop is closed".
+    """
     return ChatOpenAI(
+        http_async_client=openai.DefaultAsyncHttpxClient(timeout=config.timeout_s),
         model=config.model,
         base_url=config.base_url,
         api_key=SecretStr(api_key),

@@ -63,6 +63,7 @@ class RoleModel:
         api_key = read_api_key(role, config)
         self._secrets = (api_key,) if api_key != NO_KEY else ()
         self._llm = build_chat_openai(config, api_key)
+        self._http = self._llm.http_async_client
         self._cache = cache
         self._limits = limits or EndpointLimits(
             max_concurrency=config.max_concurrency,
@@ -77,6 +78,11 @@ class RoleModel:
             output_price_per_mtok=config.output_price_per_mtok,
         )
         self._in_flight: dict[str, anyio.Event] = {}
+
+    async def aclose(self) -> None:
+        """Close this role's HTTP connections."""
+        if self._http is not None:
+            await self._http.aclose()
 
     def __repr__(self) -> str:
         model, endpoint = self.config.model, self.endpoint

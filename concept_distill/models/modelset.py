@@ -57,9 +57,11 @@ class ModelSet(Mapping[str, RoleModel]):
         return SpendReport(roles={role: model.spend() for role, model in self._models.items()})
 
     async def aclose(self) -> None:
-        """Close the response cache."""
+        """Close the response cache and every role's HTTP connections."""
         if self.cache is not None:
             await self.cache.aclose()
+        for model in self._models.values():
+            await model.aclose()
 
     async def __aenter__(self) -> ModelSet:
         return self
