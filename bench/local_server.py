@@ -13,6 +13,7 @@ Only fetched models are measured (SmolLM2 always, as `make test` fetches it). Us
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 
@@ -71,7 +72,8 @@ async def _measure(
 
     async def worker(index: int) -> None:
         nonlocal total
-        total += await _one(client, server, index, max_tokens)
+        tokens = await _one(client, server, index, max_tokens)
+        total += tokens  # not `total += await ...`: that reads `total` before awaiting
 
     started = time.perf_counter()
     for round_ in range(rounds):
@@ -103,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     fetch(["smollm2-135m"])
     models = [MODELS[key] for key in args.models if model_path(MODELS[key]).is_file()]
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     print(f"{'model':<22}{'concurrency':>12}{'requests':>10}{'tokens':>8}{'tok/s':>9}{'ratio':>7}")
     for model in models:
         serial, parallel = anyio.run(
@@ -115,6 +118,7 @@ def main() -> None:
                 f"{run.tokens_per_s:>9.1f}{ratio:>7.2f}",
                 flush=True,
             )
+    print(f"load average after: {os.getloadavg()[0]:.1f} (figures are noise if well above 1)")
 
 
 if __name__ == "__main__":

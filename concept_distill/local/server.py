@@ -1,19 +1,12 @@
 """Run llama.cpp's `llama-server` for local models, for exactly as long as an `async with` lasts.
 
-The server is a child process on a free loopback port. It is started in its own session, so a
-Ctrl-C in the terminal reaches only us and we stop it in order (SIGTERM, then SIGKILL), and it
-is tied to our life with `PR_SET_PDEATHSIG`, so it also dies when we are killed outright. One
-model runs in single-model mode; several run in router mode, one instance per model, each
-reached through the request's `model` field.
+The server is a child process on a free loopback port that cannot outlive us (see
+`_process`). One model runs in single-model mode; several run in router mode, one instance per
+model, each reached through the request's `model` field.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,19 +18,10 @@ import httpx
 from anyio.abc import Process
 
 from concept_distill.errors import ConceptDistillError, ConfigError
+from concept_distill.local._process import free_port, spawn_tied, terminate
 from concept_distill.local.build import find_server
 from concept_distill.local.fetch import model_path
 from concept_distill.local.registry import DEFAULT_TEST_MODEL, ModelRef, resolve_models
-
-# Runs in the child between fork and exec: ask the kernel to SIGTERM us when our parent dies,
-# give up if it already has (the race the kernel cannot close), then become llama-server.
-# Note the kernel means the parent *thread*: start servers from a thread that outlives them.
-_PDEATHSIG_EXEC = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)\n"
-    "os.getppid() == int(sys.argv[1]) or sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
 
 HOST = "127.0.0.1"
 """Loopback only: the embedded server has no API key and must not be reachable from outside."""
@@ -45,14 +29,6 @@ HOST = "127.0.0.1"
 
 class ServerError(ConceptDistillError):
     """The local server did not start, died, or did not become healthy in time."""
-
-
-def free_port(host: str = HOST) -> int:
-    """Return a TCP port that was free on `host` a moment ago (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class LlamaServer:
@@ -162,9 +138,12 @@ class LlamaServer:
         """
         if self._process is not None:
             raise RuntimeError("this LlamaServer is already running")
-        command = self._command()
+        command = await anyio.to_thread.run_sync(self._command)
         try:
-            await self._spawn(command)
+            assert self.log_path is not None
+            log = await anyio.to_thread.run_sync(self.log_path.open, "wb")
+            with log:
+                self._process = await spawn_tied(command, log)
             with anyio.fail_after(self.startup_timeout):
                 await self._wait_until_ready()
         except TimeoutError:
@@ -184,17 +163,20 @@ class LlamaServer:
         process to be gone. The log is deleted unless `keep_log` (kept on failures to read).
         """
         process, self._process = self._process, None
-        with anyio.CancelScope(shield=True):
-            if process is not None:
-                await _terminate(process, self.stop_timeout)
+        if process is not None:
+            await terminate(process, self.stop_timeout)
         self._port = None
         if self._workdir is not None and not keep_log:
-            self._workdir.cleanup()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._workdir.cleanup)
             self._workdir = None
             self.log_path = None
 
     def _command(self) -> list[str]:
-        """Return the full command line, checking that the binary and models are present."""
+        """Check that the binary and models are there, make the work dir, return the command.
+
+        Blocking (file checks and writes): run it in a worker thread.
+        """
         binary = self._binary or find_server(self.cache_dir)
         if binary is None:
             raise ConfigError(
@@ -213,12 +195,8 @@ class LlamaServer:
         self._port = self._requested_port or free_port()
         common = [
             *("--host", HOST, "--port", str(self._port)),
-            *(
-                "--parallel",
-                str(self.parallel),
-                "--ctx-size",
-                str(self.ctx_per_slot * self.parallel),
-            ),
+            *("--parallel", str(self.parallel)),
+            *("--ctx-size", str(self.ctx_per_slot * self.parallel)),
             *(("--threads", str(self.threads)) if self.threads else ()),
             *("--metrics", "--no-webui", "--log-colors", "off"),
         ]
@@ -243,20 +221,6 @@ class LlamaServer:
             ]
         return "\n".join(sections)
 
-    async def _spawn(self, command: list[str]) -> None:
-        """Start `command` in a new session, tied to our life, logging to `log_path`."""
-        assert self.log_path is not None
-        if sys.platform.startswith("linux"):
-            command = [sys.executable, "-I", "-c", _PDEATHSIG_EXEC, str(os.getpid()), *command]
-        with self.log_path.open("wb") as log:
-            self._process = await anyio.open_process(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
     async def _wait_until_ready(self) -> None:
         """Poll until `/health` is OK and, in router mode, every model reports `loaded`."""
         async with httpx.AsyncClient(base_url=self.root_url, timeout=5.0) as client:
@@ -270,7 +234,7 @@ class LlamaServer:
         process = self._process
         if process is None or process.returncode is not None:
             code = None if process is None else process.returncode
-            raise ServerError(f"llama-server exited with {code}: {self._log_tail()}")
+            raise ServerError(f"llama-server exited with {code}: {await self._log_tail()}")
         try:
             health = await client.get("/health")
             if health.status_code != 200:
@@ -282,12 +246,12 @@ class LlamaServer:
             return False
         return listing.status_code == 200 and _all_loaded(listing.json(), self.model_names)
 
-    def _log_tail(self, lines: int = 5) -> str:
+    async def _log_tail(self, lines: int = 5) -> str:
         """Return the last lines of the server log, joined into one line for an error message."""
-        if self.log_path is None or not self.log_path.is_file():
+        if self.log_path is None:
             return "(no log)"
-        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-lines:]
-        return " | ".join(tail) + f" (log: {self.log_path})"
+        text = await anyio.Path(self.log_path).read_text(errors="replace")
+        return " | ".join(text.strip().splitlines()[-lines:]) + f" (log: {self.log_path})"
 
 
 def _all_loaded(listing: Any, names: list[str]) -> bool:
@@ -302,18 +266,3 @@ def _all_loaded(listing: Any, names: list[str]) -> bool:
         if entry.get("failed"):
             raise ServerError(f"llama-server could not load {name} (exit {entry.get('exit_code')})")
     return all(status.get(name, {}).get("value") == "loaded" for name in names)
-
-
-async def _terminate(process: Process, grace: float) -> None:
-    """SIGTERM the process group of `process`, SIGKILL it after `grace` s, and reap it."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if process.returncode is not None:
-            break
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        with anyio.move_on_after(grace):
-            await process.wait()
-    await process.wait()
-    await process.aclose()

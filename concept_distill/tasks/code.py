@@ -43,12 +43,20 @@ def program_from_reply(prompt: str, entry_point: str, reply: str) -> str | None:
     """The program to test: the prompt completed by the reply, or the prompt + a whole function.
 
     A reply that defines the entry point replaces the prompt's stub (the prompt stays in front, so
-    its imports and helper functions are defined); one that does not is taken as the body.
+    its imports and helper functions are defined); one that does not is taken as the body. A reply
+    with no fence and no definition that does not compile either way is prose: no code (None).
     """
-    blocks = code_blocks(reply)
-    if not blocks:
-        return None
     definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", re.MULTILINE)
+    # Code before the first fence counts too: small models often open with bare code and close
+    # it with a stray fence, so their "block" is the prose that follows.
+    blocks = [*code_blocks(reply), reply.split("```", 1)[0]]
+    program = _program(prompt, definition, blocks)
+    if program is None or _FENCE.search(reply) or definition.search(reply) or _compiles(program):
+        return program
+    return None
+
+
+def _program(prompt: str, definition: re.Pattern[str], blocks: list[str]) -> str | None:
     whole = next((block for block in blocks if definition.search(block)), None)
     if whole is not None:
         return f"{prompt}    pass\n\n\n{whole.strip(chr(10))}\n"
@@ -58,3 +66,12 @@ def program_from_reply(prompt: str, entry_point: str, reply: str) -> str | None:
     if not body.startswith((" ", "\t")):
         body = "\n".join(f"    {line}" if line.strip() else line for line in body.splitlines())
     return f"{prompt}{body}\n"
+
+
+def _compiles(program: str) -> bool:
+    """Whether Python can parse it (nothing runs: the sandbox alone executes candidate code)."""
+    try:
+        compile(program, "<reply>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True

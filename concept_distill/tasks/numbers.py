@@ -2,7 +2,7 @@ r"""Finding the final number in a free-text reply, and comparing numbers by valu
 
 Replies come in many shapes: `The answer is 18.`, `#### 1,234`, `\boxed{\frac{3}{4}}`, `$18.00`,
 `18 dollars`, `-3.5`, `3/4`. The final answer is looked for in order of explicitness: a boxed value,
-a `####` line, an "answer is" phrase, and otherwise the last number in the reply.
+a `####` line, an "answer is" phrase, and otherwise the last number in the reply outside code.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ _LATEX_FRACTION = r"\\d?frac\{\s*(?P<lnum>-?[\d.,]+)\s*\}\{\s*(?P<lden>-?[\d.,]+
 _TOKEN = re.compile(rf"{_LATEX_FRACTION}|{_FRACTION}|(?P<plain>{_NUMBER})")
 _BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 _HASHES = re.compile(r"####\s*([^\n]*)")
+_CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _ANSWER_PHRASE = re.compile(r"answer\W{0,3}\s*(?:is\b|=|:)\s*:?([^\n]*)", re.IGNORECASE)
 
 
@@ -52,7 +53,8 @@ def extract_final_number(reply: str) -> Fraction | None:
             value = _stated(candidate)
             if value is not None:
                 return value
-    values = _numbers(reply)
+    # Numbers inside code blocks are assignments, not answers, unless there is nothing else.
+    values = _numbers(_CODE_BLOCK.sub("\n", reply)) or _numbers(reply)
     return values[-1] if values else None
 
 
