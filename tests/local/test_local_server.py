@@ -96,7 +96,7 @@ async def test_start_health_chat_stop_leaves_no_process() -> None:
         pid = server.pid
         assert pid is not None and _alive(pid)
         assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/v1")
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with httpx.AsyncClient(timeout=600) as client:
             health = await client.get(f"{server.root_url}/health")
             assert health.status_code == 200 and health.json()["status"] == "ok"
             body = await _chat(client, server.base_url, DEFAULT_TEST_MODEL, "Say hello.")
@@ -120,7 +120,7 @@ async def test_router_mode_serves_several_models_by_name() -> None:
     twin = base.model_copy(update={"key": "smollm2-twin"})  # same file, a second instance
     async with LlamaServer([base, twin], parallel=1, ctx_per_slot=1024) as server:
         assert server.model_names == [DEFAULT_TEST_MODEL, "smollm2-twin"]
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with httpx.AsyncClient(timeout=600) as client:
             listed = (await client.get(f"{server.base_url}/models")).json()
             for name in server.model_names:
                 body = await _chat(client, server.base_url, name, "Say hi.")
@@ -180,7 +180,7 @@ def test_session_fixture_serves_the_test_model(local_server: Any) -> None:
     reply = httpx.post(
         f"{local_server.base_url}/chat/completions",
         json={"model": local_server.model, "messages": [{"role": "user", "content": "Hi"}]},
-        timeout=60,
+        timeout=600,
     )
     assert reply.status_code == 200 and reply.json()["model"] == local_server.model
     assert httpx.get(f"{local_server.root_url}/metrics", timeout=10).status_code == 200
