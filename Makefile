@@ -24,6 +24,8 @@ system-deps:
 	@missing=""; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
+	command -v c++ >/dev/null 2>&1 || missing="$$missing g++"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
@@ -39,7 +41,7 @@ typecheck: venv
 
 # The embedded default: llama-server built once per pinned version (~4 min), models verified by
 # sha256; both cached under $$XDG_CACHE_HOME/concept-distill, so re-runs cost nothing.
-local-models: venv
+local-models: venv system-deps
 	$(BIN)/python -m concept_distill.local build-server
 	$(BIN)/python -m concept_distill.local fetch --quiet --model smollm2-135m
 
@@ -54,6 +56,7 @@ test: lint typecheck unit
 bench: venv system-deps local-models
 	$(BIN)/python bench/sandbox_throughput.py
 	$(BIN)/python bench/model_overhead.py
+	$(BIN)/python bench/local_server.py
 
 # A real distillation with the local models (no API key): see configs/demo.yaml.
 demo: venv system-deps demo-models
