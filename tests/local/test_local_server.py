@@ -44,15 +44,23 @@ def _children(pid: int) -> list[int]:
 async def _chat(
     client: httpx.AsyncClient, base_url: str, model: str, text: str
 ) -> dict[str, object]:
-    reply = await client.post(
-        f"{base_url}/chat/completions",
-        json={
-            "model": model,
-            "messages": [{"role": "user", "content": text}],
-            "max_tokens": 16,
-            "temperature": 0,
-        },
-    )
+    request = {
+        "model": model,
+        "messages": [{"role": "user", "content": text}],
+        "max_tokens": 16,
+        "temperature": 0,
+    }
+    # Router mode proxies to one child server per model; on a loaded machine the router can drop
+    # the first connection to a child that is still warming up. The model layer retries that
+    # (a connection error); this plain client does it once too.
+    for attempt in range(3):
+        try:
+            reply = await client.post(f"{base_url}/chat/completions", json=request)
+            break
+        except httpx.RemoteProtocolError:
+            if attempt == 2:
+                raise
+            await anyio.sleep(1)
     reply.raise_for_status()
     body: dict[str, object] = reply.json()
     return body
