@@ -252,4 +252,5 @@ async def test_no_sysv_segment_survives_into_the_next_program(uid_base: int) -> 
         first = await sandbox.run(SYSV_WRITE.format(key=key), "assert add(2, 3) == 5\n")
         second = await sandbox.run(SYSV_LOOK.format(key=key), "assert leftover() is False\n")
     assert first.status in ("failed", "blocked", "error"), first
-    assert second.status == "passed", second
+    # shmget is killed by the seccomp filter: no segment can exist, so looking is blocked too.
+    assert second.status in ("passed", "blocked"), second
