@@ -39,3 +39,13 @@ async def test_plain_data_round_trips_and_verdicts_come_back_in_order(uid_base: 
     assert single.passed
     assert batch.isolation.strong, batch.isolation.summary()
     assert all(verdict.duration_s >= 0 for verdict in batch.verdicts)
+
+
+@pytest.mark.anyio
+async def test_tests_that_never_finish_are_a_timeout_and_the_slot_still_works() -> None:
+    limits = SandboxLimits(timeout_s=2, jobs=1)
+    async with Sandbox(limits) as sandbox:
+        stuck = await sandbox.run(ADD, "assert add(1, 2) == 3\nwhile True:\n    pass\n")
+        after = await sandbox.run(ADD, "assert add(1, 2) == 3\n")
+    assert stuck.status == "timeout"
+    assert after.status == "passed"
