@@ -127,8 +127,7 @@ def as_job(item: HostileCase) -> SandboxJob:
 
 def test_the_suite_is_big_enough(context: Context) -> None:
     cases = all_cases(context)
-    held = [item for item in cases if item.bug is None]
-    assert len(held) >= 45
+    assert len(cases) >= 45
     assert all(item.expected and "passed" not in item.expected for item in cases)
     assert all(item.why for item in cases)
 
@@ -143,7 +142,7 @@ async def test_hostile_programs_among_canonical_solutions(
 ) -> None:
     secret = f"sk-proj-cdcanary{secrets.token_hex(24)}"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-    cases = [item for item in all_cases(context) if item.bug is None]
+    cases = all_cases(context)
     canonical = [canonical_job(problem) for problem in problems]
     jobs, origin = interleave([as_job(item) for item in cases], canonical)
     assert not wait_until_gone(uid_base), "an earlier sandbox left processes behind"

@@ -2,10 +2,9 @@
 
 Every case implements a wrong (or cheating) solution, so the only road to `passed` is fooling the
 sandbox. `expected` is the status the sandbox must give, read off the sandbox's code; a set of two
-means either outcome is legitimate, and `why` says which mechanism produces which. A case with
-`bug` set documents a sandbox bug found while writing this suite: it runs in its own
-`xfail(strict=True)` test until the bug is fixed, then the `bug` line is deleted and the case joins
-the big batch.
+means either outcome is legitimate, and `why` says which mechanism produces which. Every case
+runs in the big batch (test_hostile.py); the ones that beat an earlier sandbox are in
+known_holes.py.
 
 Programs may use placeholders filled from a `Context` (paths on the host the program tries to
 reach): @CANARY@, @MARK@ (a file name no one else uses), @REPO@, @HOME@, and files the suite
@@ -81,7 +80,6 @@ class HostileCase:
     why: str
     tests: str = ADD_ASSERTS
     entry_point: str | None = None
-    bug: str | None = None
     trusted: str = ""
 
     def filled(self, context: Context) -> HostileCase:
@@ -103,7 +101,6 @@ class HostileCase:
             why=self.why,
             tests=self.tests,
             entry_point=self.entry_point,
-            bug=self.bug,
             trusted=self.trusted,
         )
 
@@ -117,7 +114,6 @@ def case(
     check: bool = False,
     tests: str | None = None,
     entry_point: str | None = None,
-    bug: str | None = None,
     trusted: str = "",
 ) -> HostileCase:
     """A case; `check=True` uses the HumanEval form (check(candidate), entry point `add`)."""
@@ -131,7 +127,6 @@ def case(
         why=why,
         tests=tests or ADD_ASSERTS,
         entry_point=entry_point,
-        bug=bug,
         trusted=trusted,
     )
 
