@@ -36,12 +36,12 @@ from pydantic import BaseModel
 from concept_distill.agents.student import Student
 from concept_distill.agents.verifier import Verifier
 from concept_distill.config import DEFAULT_BASE_PROMPT
-from concept_distill.evaluation import Evaluation, ProgressCallback, evaluate
 from concept_distill.local import LlamaServer, default_cache_dir, get_model
+from concept_distill.loop.evaluation import Evaluation, ProgressCallback, evaluate
+from concept_distill.loop.stats import wilson_interval
 from concept_distill.models import ModelConfig, ModelSet
 from concept_distill.records import ExampleResult
 from concept_distill.sandbox import Sandbox
-from concept_distill.stats import wilson_interval
 from concept_distill.tasks import Task, build_task
 
 MODELS = ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from concept_distill.config import Config, config_as_yaml, load_config
 from concept_distill.errors import ConfigError
-from concept_distill.evaluation import Evaluation, evaluate
+from concept_distill.loop.evaluation import Evaluation, evaluate
 from concept_distill.records import ExampleResult
 from concept_distill.report import RunDirectory
 from concept_distill.runtime import Runtime

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from concept_distill.acceptance import AcceptanceConfig
 from concept_distill.errors import ConfigError, first_validation_problem
+from concept_distill.loop.acceptance import AcceptanceConfig
 from concept_distill.models import ModelConfig
 from concept_distill.sandbox import SandboxLimits
 from concept_distill.tasks.jsonl import JsonlFields

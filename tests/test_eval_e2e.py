@@ -27,7 +27,7 @@ from concept_distill.local.build import find_server
 from concept_distill.local.fetch import model_path
 from concept_distill.local.registry import get_model
 from concept_distill.local.server import LlamaServer
-from concept_distill.stats import wilson_interval
+from concept_distill.loop.stats import wilson_interval
 
 pytestmark = pytest.mark.slow
 

@@ -7,14 +7,14 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Send
 
-from concept_distill.acceptance import AcceptancePolicy
 from concept_distill.agents.prompts import prompt_with_rules
 from concept_distill.agents.rule_filters import check_rule
 from concept_distill.config import config_as_yaml
-from concept_distill.evaluation import Evaluation, PairedOutcome, compare, paired_outcome
-from concept_distill.graph.selection import select_batches
 from concept_distill.graph.services import Services
 from concept_distill.graph.state import DistillState, InduceInput
+from concept_distill.loop.acceptance import AcceptancePolicy
+from concept_distill.loop.evaluation import Evaluation, PairedOutcome, compare, paired_outcome
+from concept_distill.loop.selection import select_batches
 from concept_distill.records import Rule
 from concept_distill.tasks import split_assignment
 

@@ -21,7 +21,7 @@ from concept_distill.agents.student import Student
 from concept_distill.agents.teacher import Teacher
 from concept_distill.agents.verifier import Verifier
 from concept_distill.config import Config
-from concept_distill.evaluation import Evaluation, evaluate
+from concept_distill.loop.evaluation import Evaluation, evaluate
 from concept_distill.models import SpendReport
 from concept_distill.records import Example, ExampleResult
 from concept_distill.report import RunDirectory

@@ -10,7 +10,7 @@ import pytest
 
 from concept_distill.agents.student import Student
 from concept_distill.agents.verifier import Verifier
-from concept_distill.evaluation import compare, evaluate
+from concept_distill.loop.evaluation import compare, evaluate
 from concept_distill.models.messages import WireMessage
 from concept_distill.records import Example
 from concept_distill.sandbox import Sandbox, SandboxLimits

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from concept_distill.agents.student import Student
 from concept_distill.agents.verifier import Verifier
+from concept_distill.loop.stats import PairedComparison, paired_comparison, wilson_interval
 from concept_distill.records import Example, ExampleResult
-from concept_distill.stats import PairedComparison, paired_comparison, wilson_interval
 
 ProgressCallback = Callable[[ExampleResult], None]
 

@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concept_distill.stats import PairedComparison
+from concept_distill.loop.stats import PairedComparison
 
 
 class Decision(BaseModel):
