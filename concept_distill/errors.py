@@ -25,8 +25,43 @@ class ModelError(ConceptDistillError):
         self.retryable = retryable
 
 
+class SystemFailure(ConceptDistillError):
+    """The system, not one example, is broken: the run stops (exit 1) and stays resumable.
+
+    Raised by the circuit breakers, never for a single failed example, so that sustained failure
+    is not silently recorded as a run of `unjudged` examples.
+    """
+
+
+class ModelUnavailable(SystemFailure):
+    """A role's endpoint cannot serve this run: it refused the key or the model, or kept failing.
+
+    Not a `ModelError`, on purpose: agents record a `ModelError` as one example's failure, while
+    this one must travel up and stop the run.
+    """
+
+    def __init__(self, message: str, *, role: str, endpoint: str) -> None:
+        super().__init__(message)
+        self.role = role
+        self.endpoint = endpoint
+
+
 class SandboxUnavailable(ConceptDistillError):
     """The code sandbox cannot run here with the isolation that was asked for."""
+
+
+def single_error(error: BaseException) -> BaseException:
+    """The first `ConceptDistillError` inside (nested) exception groups, else `error` itself.
+
+    A task group wraps a child's error in an ExceptionGroup; the CLI prints only a bare
+    `ConceptDistillError` as one line, so task groups re-raise it through this.
+    """
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = single_error(inner)
+            if isinstance(found, ConceptDistillError):
+                return found
+    return error
 
 
 def first_validation_problem(error: object) -> str:

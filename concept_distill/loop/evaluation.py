@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from concept_distill.agents.student import Student
 from concept_distill.agents.verifier import Verifier
+from concept_distill.errors import single_error
+from concept_distill.loop.health import FailureLimits, check_unjudged
 from concept_distill.loop.stats import PairedComparison, paired_comparison, wilson_interval
 from concept_distill.records import Example, ExampleResult
 
@@ -79,11 +81,21 @@ async def evaluate(
     concurrency: int = 16,
     on_result: ProgressCallback | None = None,
     config: RunnableConfig | None = None,
+    limits: FailureLimits | None = None,
+    label: str = "evaluation",
 ) -> Evaluation:
-    """Answer and judge every example under `prompt`; at most `concurrency` in flight."""
+    """Answer and judge every example under `prompt`; at most `concurrency` in flight.
+
+    Raises:
+        SystemFailure: too many examples so far are unjudged (`limits`, default `FailureLimits()`),
+            or a role's endpoint cannot serve the run (`ModelUnavailable`); raised bare, not in
+            an ExceptionGroup, so the CLI prints it as one line.
+    """
     started = time.monotonic()
     results: list[ExampleResult | None] = [None] * len(examples)
     limiter = anyio.CapacityLimiter(max(1, concurrency))
+    limits = limits or FailureLimits()
+    finished = unjudged = 0
 
     async def one(index: int, example: Example) -> None:
         async with limiter:
@@ -93,10 +105,17 @@ async def evaluate(
         results[index] = result
         if on_result is not None:
             on_result(result)
+        nonlocal finished, unjudged
+        finished += 1
+        unjudged += judgement.outcome == "unjudged"
+        check_unjudged(unjudged, finished, limits, label=label)
 
-    async with anyio.create_task_group() as group:
-        for index, example in enumerate(examples):
-            group.start_soon(one, index, example)
+    try:
+        async with anyio.create_task_group() as group:
+            for index, example in enumerate(examples):
+                group.start_soon(one, index, example)
+    except BaseExceptionGroup as group_error:
+        raise single_error(group_error) from None
     done = [result for result in results if result is not None]
     return Evaluation(prompt=prompt, results=done, seconds=time.monotonic() - started)
 

@@ -7,26 +7,37 @@ real call; everything around it is done here, once.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import anyio
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_openai import ChatOpenAI
 
 from concept_distill.errors import ModelError
 from concept_distill.models.accounting import Spend, SpendMeter
 from concept_distill.models.cache import CachedReply, ResponseCache, cache_key
 from concept_distill.models.chat_openai import NO_KEY, build_chat_openai, read_api_key
 from concept_distill.models.config import ModelConfig
+from concept_distill.models.health import RoleHealth
 from concept_distill.models.limits import EndpointLimits
 from concept_distill.models.messages import MessagesInput, WireMessage, to_wire
 from concept_distill.models.redact import display_endpoint, redact
 from concept_distill.models.replies import ChatReply, SchemaT, StructuredResult
-from concept_distill.models.retry import RetriesExhausted, RetryPolicy, call_with_retries
+from concept_distill.models.retry import (
+    AttemptFailure,
+    RetriesExhausted,
+    RetryPolicy,
+    call_with_retries,
+)
 from concept_distill.models.structured import request_structured
+
+log = logging.getLogger("concept_distill.models")
 
 
 class RoleModel:
@@ -44,6 +55,7 @@ class RoleModel:
         cache: ResponseCache | None = None,
         limits: EndpointLimits | None = None,
         rng: random.Random | None = None,
+        chat_model: BaseChatModel | None = None,
     ) -> None:
         """Build the client; the API key is read from the environment here.
 
@@ -53,6 +65,8 @@ class RoleModel:
             cache: response cache shared with other roles; None disables caching.
             limits: the endpoint's shared limits; None gives this role limits of its own.
             rng: randomness for backoff jitter (tests pass a seeded one).
+            chat_model: a caller's own LangChain chat model to call instead of building a
+                `ChatOpenAI` from `config` (which then only names it and sets limits/retries).
 
         Raises:
             ConfigError: when `config.api_key_env` names an unset variable.
@@ -60,10 +74,14 @@ class RoleModel:
         self.role = role
         self.config = config
         self.endpoint = display_endpoint(config.base_url)
-        api_key = read_api_key(role, config)
-        self._secrets = (api_key,) if api_key != NO_KEY else ()
-        self._llm = build_chat_openai(config, api_key)
-        self._http = self._llm.http_async_client
+        if chat_model is None:
+            api_key = read_api_key(role, config)
+            self._secrets: tuple[str, ...] = (api_key,) if api_key != NO_KEY else ()
+            openai = build_chat_openai(config, api_key)
+            self._llm: BaseChatModel = openai
+            self._http = openai.http_async_client
+        else:
+            self._secrets, self._llm, self._http = (), chat_model, None
         self._cache = cache
         self._limits = limits or EndpointLimits(
             max_concurrency=config.max_concurrency,
@@ -78,6 +96,9 @@ class RoleModel:
             output_price_per_mtok=config.output_price_per_mtok,
         )
         self._in_flight: dict[str, anyio.Event] = {}
+        self._health = RoleHealth(
+            role, self.endpoint, max_consecutive_failures=config.max_consecutive_failures
+        )
 
     async def aclose(self) -> None:
         """Close this role's HTTP connections."""
@@ -111,6 +132,7 @@ class RoleModel:
 
         Raises:
             ModelError: when the endpoint keeps failing; it names role, endpoint and cause.
+            ModelUnavailable: when the role's endpoint cannot serve the run (see `RoleHealth`).
         """
         return await self._complete(to_wire(messages), sample_index, response_format, config)
 
@@ -237,9 +259,11 @@ class RoleModel:
         started: float,
     ) -> tuple[BaseMessage, int]:
         kwargs: dict[str, Any] = {}
-        if "seed" in params:
+        # A caller's own chat model keeps its own sampling settings: only ChatOpenAI gets these.
+        openai = isinstance(self._llm, ChatOpenAI)
+        if openai and "seed" in params:
             kwargs["seed"] = params["seed"]
-        if "response_format" in params:
+        if openai and "response_format" in params:
             # Through extra_body, not the SDK's parse() path, which raises on a truncated reply
             # instead of letting the structured layer record it.
             kwargs["extra_body"] = {"response_format": params["response_format"]}
@@ -247,13 +271,34 @@ class RoleModel:
         async def attempt() -> BaseMessage:
             return await self._llm.ainvoke(wire, config, **kwargs)
 
+        self._health.check()
         try:
-            return await call_with_retries(
-                attempt, policy=self._policy, limits=self._limits, rng=self._rng
+            result = await call_with_retries(
+                attempt,
+                policy=self._policy,
+                limits=self._limits,
+                rng=self._rng,
+                on_retry=self._log_retry,
             )
         except RetriesExhausted as exhausted:
             self._meter.failed(started=started, retries=exhausted.retries)
-            raise self._error(exhausted) from exhausted.__cause__
+            error = self._error(exhausted)
+            log.warning("%s", error)
+            fatal = exhausted.failure.fatal
+            raise self._health.failed(error, fatal=fatal) from exhausted.__cause__
+        self._health.succeeded()
+        return result
+
+    def _log_retry(self, failure: AttemptFailure, attempt: int, delay: float) -> None:
+        log.info(
+            "%s at %s: attempt %d failed (status %s): %s; retrying in %.2fs",
+            self.role,
+            self.endpoint,
+            attempt,
+            failure.status if failure.status is not None else "none",
+            redact(failure.cause, self._secrets),
+            delay,
+        )
 
     def _error(self, exhausted: RetriesExhausted) -> ModelError:
         cause = redact(exhausted.failure.cause, self._secrets)
@@ -275,5 +320,6 @@ def _reply_from(role: str, message: BaseMessage, started: float) -> ChatReply:
         completion_tokens=usage["output_tokens"] if usage else 0,
         finish_reason=message.response_metadata.get("finish_reason"),
         cached=False,
+        usage_known=usage is not None,
         seconds=time.monotonic() - started,
     )

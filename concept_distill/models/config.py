@@ -7,8 +7,9 @@ config can be printed, logged and saved with a run without leaking a secret.
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 StructuredMode = Literal["json_schema", "json_object", "prompt"]
 """How `structured()` asks for JSON: a schema in `response_format` (llama-server, OpenAI, vLLM,
@@ -64,6 +65,15 @@ class ModelConfig(BaseModel):
         ge=0,
         description="First backoff delay; it doubles per retry and gets random jitter.",
     )
+    max_consecutive_failures: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Calls of this role in a row that fail after their retries before the run stops as "
+            "a system failure (exit 1); fewer are recorded per example. A refused key or an "
+            "unknown model (HTTP 401/403/404) stops the run at once."
+        ),
+    )
     max_retry_wait_s: float = Field(
         default=60.0,
         gt=0,
@@ -96,3 +106,19 @@ class ModelConfig(BaseModel):
         default="json_schema",
         description="How structured output is requested (see StructuredMode).",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # Checked here so a typo stops the run before any call, not as a connection error per
+        # example. The URL itself is not echoed: it may carry credentials.
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8080/v1")
+        try:
+            parts.port  # noqa: B018 - parsing the port validates it
+        except ValueError as error:
+            raise ValueError(f"bad port ({error})") from None
+        if not parts.hostname:
+            raise ValueError("has no host, e.g. http://127.0.0.1:8080/v1")
+        return value.strip()

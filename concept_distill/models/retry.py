@@ -23,6 +23,8 @@ from concept_distill.models.limits import EndpointLimits
 T = TypeVar("T")
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+FATAL_STATUS = frozenset({401, 403, 404})
+"""A refused key or an unknown model (or path) will not change for the rest of the run."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class AttemptFailure:
     cause: str
     retryable: bool
     retry_after: float | None = None
+    status: int | None = None
+    fatal: bool = False
+    """The endpoint cannot serve this run at all (401/403/404): stop it, do not retry."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,13 @@ async def call_with_retries(
     policy: RetryPolicy,
     limits: EndpointLimits,
     rng: random.Random,
+    on_retry: Callable[[AttemptFailure, int, float], None] | None = None,
 ) -> tuple[T, int]:
     """Run `attempt` under the endpoint's limits until it succeeds; return it and the retry count.
 
     Each attempt holds a concurrency slot and has a hard `timeout_s`; waits happen outside the
-    slot. A `Retry-After` also pauses the endpoint's other callers.
+    slot. A `Retry-After` also pauses the endpoint's other callers. `on_retry(failure, attempt,
+    delay)` hears of every failed attempt that will be tried again (for the run log).
 
     Raises:
         RetriesExhausted: on a failure that is not retryable, after the last retry, or when the
@@ -101,6 +108,8 @@ async def call_with_retries(
             )
             if delay is None:
                 raise RetriesExhausted(failure, retries, wait_refused=True) from error
+        if on_retry is not None:
+            on_retry(failure, retries + 1, delay)
         if failure.retry_after is not None:
             limits.pause_for(failure.retry_after)
         await anyio.sleep(delay)
@@ -122,13 +131,20 @@ def classify(error: Exception, *, timeout_s: float) -> AttemptFailure | None:
         status = error.status_code
         retryable = status in RETRYABLE_STATUS or status >= 500
         retry_after = parse_retry_after(error.response.headers.get("retry-after"))
-        return AttemptFailure(f"HTTP {status}: {_short(error.message)}", retryable, retry_after)
+        return AttemptFailure(
+            f"HTTP {status}: {_short(error.message)}",
+            retryable,
+            retry_after,
+            status=status,
+            fatal=status in FATAL_STATUS,
+        )
     if isinstance(error, json.JSONDecodeError):
         return AttemptFailure(f"malformed JSON in the reply ({error.msg})", retryable=True)
-    if isinstance(error, openai.APIResponseValidationError | ValueError | KeyError | TypeError):
-        # Messages are validated before the call, so these come from an unusable reply body.
+    if isinstance(error, openai.APIResponseValidationError | ValueError | LookupError | TypeError):
+        # Messages are validated before the call, so these come from an unusable reply body
+        # (empty or null `choices`, a list for an object): a proxy's glitch worth another try.
         return AttemptFailure(
-            f"unusable reply ({type(error).__name__}: {_short(str(error))})", False
+            f"unusable reply ({type(error).__name__}: {_short(str(error))})", retryable=True
         )
     return None
 
