@@ -70,7 +70,15 @@ class ExampleResult(BaseModel):
 
 
 RuleStatus = Literal[
-    "proposed", "accepted", "rejected", "leak", "generic", "too_long", "duplicate", "malformed"
+    "proposed",
+    "accepted",
+    "rejected",
+    "leak",
+    "generic",
+    "too_long",
+    "duplicate",
+    "malformed",
+    "pruned",
 ]
 
 
@@ -91,3 +99,48 @@ class Rule(BaseModel):
     p_value: float | None = Field(None, description="One-sided exact test on discordant pairs.")
     fixed: list[str] = Field(default_factory=list, description="Validation ids it fixed.")
     broken: list[str] = Field(default_factory=list, description="Validation ids it broke.")
+    accepted_order: int | None = Field(
+        None, description="Position in the optimized prompt (0 first), for accepted rules."
+    )
+    evidence: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The acceptance policy's record: examples used, statistic, why it stopped.",
+    )
+
+
+class IterationRecord(BaseModel):
+    """One point of the accuracy-per-iteration history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    iteration: int
+    validation_accuracy: float = Field(description="The incumbent prompt's validation accuracy.")
+    rules: int = Field(description="Rules in the incumbent prompt.")
+    accepted_this_round: int = 0
+
+
+class RunMetrics(BaseModel):
+    """What a run measured; `metrics.json` is its JSON form. Fields are None until measured."""
+
+    model_config = ConfigDict(frozen=True)
+
+    train_accuracy_base: float | None = None
+    validation_accuracy_base: float | None = None
+    test_accuracy_base: float | None = None
+    test_accuracy_final: float | None = None
+    test_ci_base: tuple[float, float] | None = None
+    test_ci_final: tuple[float, float] | None = None
+    test_examples: int | None = None
+    test_unjudged: int | None = None
+    test_difference: float | None = Field(None, description="Final minus base, paired.")
+    test_difference_ci: tuple[float, float] | None = None
+    test_p_two_sided: float | None = Field(None, description="Exact McNemar, two-sided.")
+    test_fixed: int | None = None
+    test_broken: int | None = None
+    rules_proposed: int = 0
+    rules_accepted: int = 0
+    rules_pruned: int = 0
+    iterations: int = 0
+    stop_reason: str = ""
+    spend: dict[str, Any] | None = Field(None, description="spend.json: spend by role.")
+    elapsed_s: float | None = Field(None, description="Running time over every process.")

@@ -1,8 +1,9 @@
 """The graph factory `langgraph.json` names, for `langgraph dev`, LangGraph Studio and Server.
 
 The config file comes from $CONCEPT_DISTILL_CONFIG (default: configs/demo.yaml). The graph is
-compiled without a checkpointer: the LangGraph server brings its own (and `langgraph dev`
-refuses a graph that has one).
+compiled without a checkpointer (the server brings its own) and runs without a caller-owned
+context: each invocation opens its own resources and closes them when it ends (see
+`graph/scope.py`), so the server may invoke it many times, concurrently on different threads.
 """
 
 from __future__ import annotations

@@ -26,16 +26,23 @@ async def serve_local_roles(
         ctx_per_slot=server.ctx_per_slot,
         threads=server.threads,
     ) as running:
-        yield {
-            role: ModelConfig(
-                base_url=running.base_url,
-                model=spec.local,
-                temperature=spec.temperature,
-                max_tokens=spec.max_tokens,
-                timeout_s=spec.timeout_s,
-                max_concurrency=min(spec.max_concurrency, server.parallel),
-                seed=spec.seed,
-                cache_endpoint="local",
-            )
-            for role, spec in roles.items()
-        }
+        yield local_role_configs(running.base_url, roles, server)
+
+
+def local_role_configs(
+    base_url: str, roles: Mapping[str, LocalRole], server: LocalServerConfig
+) -> dict[str, ModelConfig]:
+    """Each local role as an endpoint config on the running server at `base_url`."""
+    return {
+        role: ModelConfig(
+            base_url=base_url,
+            model=spec.local,
+            temperature=spec.temperature,
+            max_tokens=spec.max_tokens,
+            timeout_s=spec.timeout_s,
+            max_concurrency=min(spec.max_concurrency, server.parallel),
+            seed=spec.seed,
+            cache_endpoint="local",
+        )
+        for role, spec in roles.items()
+    }

@@ -151,3 +151,12 @@ def paired_outcome(current: dict[str, bool], new: dict[str, bool]) -> PairedOutc
         fixed=[i for i in shared if new[i] and not current[i]],
         broken=[i for i in shared if current[i] and not new[i]],
     )
+
+
+def correctness(evaluation: Evaluation) -> dict[str, bool]:
+    """Correct or not by example id, for the examples that were judged (unjudged left out)."""
+    return {
+        r.example_id: r.judgement.correct
+        for r in evaluation.results
+        if r.judgement.outcome != "unjudged"
+    }

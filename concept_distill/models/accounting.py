@@ -23,6 +23,9 @@ class Spend(BaseModel):
     cached_calls: int = Field(default=0, description="Calls answered from the response cache.")
     failed_calls: int = Field(default=0, description="Calls that ended in ModelError.")
     retries: int = Field(default=0, description="Extra HTTP attempts made after failures.")
+    calls_without_usage: int = Field(
+        default=0, description="Replies whose model reported no token usage (counted as 0)."
+    )
     prompt_tokens: int = Field(default=0, description="Prompt tokens of paid calls.")
     completion_tokens: int = Field(default=0, description="Completion tokens of paid calls.")
     cached_prompt_tokens: int = Field(default=0, description="Prompt tokens replayed from cache.")

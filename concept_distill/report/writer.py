@@ -2,42 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio
 
 from concept_distill.models import SpendReport
-from concept_distill.records import Rule
+from concept_distill.records import IterationRecord, Rule, RunMetrics
 from concept_distill.report.html import render_report
+from concept_distill.report.prompt import PROMPT_JSON, PROMPT_TEXT
 from concept_distill.report.run_dir import RunDirectory
 
 
-def optimized_prompt_document(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A small JSON document usable without this package: the prompt and where it came from."""
-    rules: list[Rule] = list(state.get("rules", []))
-    accepted = [rule for rule in rules if rule.status == "accepted"]
+def optimized_prompt_document(
+    base_prompt: str, prompt: str, accepted: list[Rule]
+) -> dict[str, Any]:
+    """A small JSON document usable without this package: the prompt and where it came from.
+
+    `accepted` is in acceptance order, the order the rules appear in the prompt.
+    """
     return {
         "format": "concept-distill/optimized-prompt@1",
-        "prompt": state.get("optimized_prompt", ""),
-        "base_prompt": state.get("base_prompt", ""),
+        "prompt": prompt,
+        "base_prompt": base_prompt,
         "rules": [{"id": rule.id, "text": rule.text} for rule in accepted],
     }
 
 
 async def write_run_outputs(
-    run_dir: RunDirectory, state: Mapping[str, Any], metrics: dict[str, Any], spend: SpendReport
-) -> None:
-    """Write every output file of a finished run."""
-    document = optimized_prompt_document(state)
-    rules: list[Rule] = list(state.get("rules", []))
-    await run_dir.write_json("optimized_prompt.json", document)
-    await run_dir.write_text("optimized_prompt.txt", str(document["prompt"]) + "\n")
+    run_dir: RunDirectory,
+    *,
+    base_prompt: str,
+    prompt: str,
+    accepted: list[Rule],
+    rules: list[Rule],
+    metrics: RunMetrics,
+    history: list[IterationRecord],
+    spend: SpendReport,
+) -> Path:
+    """Write every output file of a finished run; returns the report's path."""
+    document = optimized_prompt_document(base_prompt, prompt, accepted)
+    metrics_json = metrics.model_dump(mode="json")
+    history_json = [record.model_dump(mode="json") for record in history]
+    # Both files hold exactly the same prompt (no trailing newline added to the text file), so
+    # `eval --prompt` sends the same request whichever of the two it is given.
+    await run_dir.write_json(PROMPT_JSON, document)
+    await run_dir.write_text(PROMPT_TEXT, prompt)
     await run_dir.write_jsonl("rules.jsonl", rules)
     await run_dir.write_json("spend.json", spend)
-    await run_dir.write_json("metrics.json", metrics)
-    await run_dir.write_json("history.json", list(state.get("history", [])))
+    await run_dir.write_json("metrics.json", metrics_json)
+    await run_dir.write_json("history.json", history_json)
     html = await anyio.to_thread.run_sync(
-        render_report, document, rules, metrics, list(state.get("history", [])), spend
+        render_report, document, rules, metrics_json, history_json, spend
     )
-    await run_dir.write_text("report.html", html)
+    return await run_dir.write_text("report.html", html)

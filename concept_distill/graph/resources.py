@@ -1,0 +1,368 @@
+"""`RunResources`: everything one invocation of the graph uses, opened and closed by one owner.
+
+`async with RunResources(config) as resources:` loads the data (before any model call), opens
+the run directory (a fresh one, or the one named), the call ledger and `run.log`, and builds the
+three agents the same way whatever each role is: an endpoint in the config, an embedded local
+model, a LangChain chat model, any `ChatRole`, or a ready agent. Embedded llama-servers and code
+sandboxes come from the process-wide `SHARED` pool (reference-counted, so concurrent runs share
+them); clients, the ledger and the run directory belong to this invocation alone. Only whoever
+entered it closes it: `distill()` for the CLI and the Python API, or the graph itself when it
+runs without one (LangGraph Server, Studio, a plain `ainvoke`), see `graph/scope.py`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import logging.handlers
+import queue
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import anyio
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
+
+from concept_distill.agents.student import Student
+from concept_distill.agents.teacher import Teacher
+from concept_distill.agents.verifier import Verifier
+from concept_distill.config import Config, LocalRole
+from concept_distill.errors import ConfigError
+from concept_distill.events import Event, ProgressEvent
+from concept_distill.graph.shared import SHARED
+from concept_distill.loop.evaluation import Evaluation, evaluate
+from concept_distill.models import ChatRole, ModelConfig, ModelSet, RoleModel
+from concept_distill.models.cache import ResponseCache
+from concept_distill.models.ledger import LEDGER_FILE, Budget, CallLedger, LedgeredRole, RunTotals
+from concept_distill.records import Example, ExampleResult
+from concept_distill.report.run_dir import RunDirectory
+from concept_distill.tasks import Task, build_task, make_splits
+from concept_distill.tasks.splits import SplitName
+
+CURRENT_RUN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "concept_distill_run", default=None
+)
+"""The run directory of the invocation this task works for: routes log lines to its run.log."""
+
+
+@dataclass(frozen=True)
+class ChatModelRole:
+    """A LangChain chat model for a role, with the name its replies are cached under.
+
+    Limits and retries of the model layer apply. Without a `name`, nothing is cached (the
+    model's identity cannot be known). Tokens come from the replies' `usage_metadata`.
+    """
+
+    model: BaseChatModel
+    name: str | None = None
+    max_concurrency: int = 4
+
+
+RoleInput = ModelConfig | LocalRole | BaseChatModel | ChatModelRole | ChatRole
+"""What a role may be: an endpoint, a local model, a LangChain model, or a `ChatRole`."""
+
+
+class RunResources:
+    """The models, sandbox, data, run directory and ledger of one invocation."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        run_dir: Path | None = None,
+        student: Student | RoleInput | None = None,
+        teacher: Teacher | RoleInput | None = None,
+        verifier: Verifier | None = None,
+        require_teacher: bool = True,
+    ) -> None:
+        self.config = config
+        self._requested_dir = run_dir
+        self._given_student, self._given_teacher = student, teacher
+        self._given_verifier = verifier
+        self._require_teacher = require_teacher
+        self._stack = AsyncExitStack()
+        self.task: Task = _build_task(config)
+        self.splits: dict[SplitName, list[Example]] = {}
+        self.run_dir: RunDirectory | None = None
+        self.ledger = CallLedger(None)
+        self._student: Student | None = None
+        self._teacher: Teacher | None = None
+        self._verifier: Verifier | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> RunResources:
+        try:
+            await self._open()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._stack.aclose()
+
+    async def _open(self) -> None:
+        config = self.config
+        if self._require_teacher and self._given_teacher is None and config.models.teacher is None:
+            raise ConfigError("models.teacher: a distillation needs a teacher model")
+        examples = await anyio.to_thread.run_sync(self.task.load)
+        self.splits = make_splits(examples, config.splits)
+        self.run_dir = await anyio.to_thread.run_sync(_open_run_dir, config, self._requested_dir)
+        self._stack.enter_context(_run_log(self.run_dir.path))
+        CURRENT_RUN.set(str(self.run_dir.path))
+        budget = Budget.model_validate(config.budget.model_dump())
+        self.ledger = await CallLedger(self.run_dir.path / LEDGER_FILE, budget).open()
+        roles = await self._roles()
+        self._student = _as_agent(self._given_student, Student, roles.get("student"), self)
+        if "teacher" in roles or isinstance(self._given_teacher, Teacher):
+            teacher = self._given_teacher
+            self._teacher = (
+                teacher
+                if isinstance(teacher, Teacher)
+                else Teacher(roles["teacher"], self.task, max_rules=config.loop.rules_per_batch)
+            )
+        self._verifier = self._given_verifier or await self._default_verifier()
+
+    async def _roles(self) -> dict[str, ChatRole]:
+        """Each role that is not a ready agent, as a ledgered `ChatRole`."""
+        config = self.config
+        wanted: dict[str, Any] = {}
+        for role, given, spec in (
+            ("student", self._given_student, config.models.student),
+            ("teacher", self._given_teacher, config.models.teacher),
+        ):
+            if isinstance(given, Student | Teacher):
+                continue
+            wanted[role] = given if given is not None else spec
+        wanted = {role: spec for role, spec in wanted.items() if spec is not None}
+        endpoints: dict[str, ModelConfig] = {
+            role: spec for role, spec in wanted.items() if isinstance(spec, ModelConfig)
+        }
+        local = {role: spec for role, spec in wanted.items() if isinstance(spec, LocalRole)}
+        if local:
+            endpoints.update(await self._local_endpoints(local))
+        cache_path = config.response_cache()
+        await anyio.to_thread.run_sync(lambda: cache_path.parent.mkdir(parents=True, exist_ok=True))
+        # Building clients reads CA bundles and sets up HTTP pools: off the event loop.
+        models = await anyio.to_thread.run_sync(lambda: ModelSet(endpoints, cache_path=cache_path))
+        models = await self._stack.enter_async_context(models)
+        roles: dict[str, ChatRole] = {}
+        for role, spec in wanted.items():
+            if role in endpoints:
+                chosen = endpoints[role]
+                prices = (chosen.input_price_per_mtok, chosen.output_price_per_mtok)
+                roles[role] = LedgeredRole(
+                    models[role], self.ledger, model=chosen.model, prices=prices
+                )
+            elif isinstance(spec, BaseChatModel | ChatModelRole):
+                wrapped = _wrap_chat_model(role, spec, models.cache)
+                self._stack.push_async_callback(wrapped.aclose)
+                roles[role] = LedgeredRole(wrapped, self.ledger, model=wrapped.config.model)
+            else:
+                roles[role] = LedgeredRole(spec, self.ledger, model=type(spec).__name__)
+        return roles
+
+    async def _local_endpoints(self, local: dict[str, LocalRole]) -> dict[str, ModelConfig]:
+        from concept_distill.local.roles import local_role_configs
+        from concept_distill.local.server import LlamaServer
+
+        server = self.config.local_server
+        keys = tuple(sorted({spec.local for spec in local.values()}))
+        pool_key = ("llama-server", keys, server)
+        running = await self._stack.enter_async_context(
+            SHARED.acquire(
+                pool_key,
+                lambda: LlamaServer(
+                    list(keys),
+                    cache_dir=server.cache_dir,
+                    parallel=server.parallel,
+                    ctx_per_slot=server.ctx_per_slot,
+                    threads=server.threads,
+                ),
+            )
+        )
+        return local_role_configs(running.base_url, local, server)
+
+    async def _default_verifier(self) -> Verifier:
+        if not self.task.checks_code:
+            return Verifier(self.task)
+        from concept_distill.sandbox import Sandbox
+
+        limits = self.config.sandbox
+        sandbox = await self._stack.enter_async_context(
+            SHARED.acquire(("sandbox", limits), lambda: Sandbox(limits))
+        )
+        return Verifier(self.task, sandbox)
+
+    # -- what the nodes use ----------------------------------------------------------------
+
+    @property
+    def directory(self) -> RunDirectory:
+        """The run directory (open)."""
+        assert self.run_dir is not None, "use RunResources as an async context manager"
+        return self.run_dir
+
+    @property
+    def student(self) -> Student:
+        """The student agent."""
+        assert self._student is not None, "use RunResources as an async context manager"
+        return self._student
+
+    @property
+    def verifier(self) -> Verifier:
+        """The verifier agent."""
+        assert self._verifier is not None, "use RunResources as an async context manager"
+        return self._verifier
+
+    @property
+    def teacher(self) -> Teacher:
+        """The teacher agent (the config must have one)."""
+        if self._teacher is None:
+            raise ConfigError("models.teacher: a distillation needs a teacher model")
+        return self._teacher
+
+    def examples(self) -> dict[str, Example]:
+        """Every example of the splits, by id."""
+        return {example.id: example for split in self.splits.values() for example in split}
+
+    def totals(self) -> RunTotals:
+        """Spend and running time of the whole run (all processes)."""
+        return self.ledger.totals()
+
+    def emit(self, event: Event) -> None:
+        """A typed event: to the graph's custom stream and to run.log."""
+        data = event.model_dump(mode="json")
+        logging.getLogger("concept_distill.run").info("%s", json.dumps(data))
+        _writer()(data)
+
+    async def evaluate(
+        self, label: str, prompt: str, examples: Sequence[Example], config: RunnableConfig
+    ) -> Evaluation:
+        """Evaluate, stream progress, and save the per-example results."""
+        writer = _writer()
+        total, done = len(examples), 0
+
+        def progress(result: ExampleResult) -> None:
+            nonlocal done
+            done += 1
+            writer(ProgressEvent(label=label, done=done, total=total).model_dump(mode="json"))
+
+        evaluation = await evaluate(
+            prompt,
+            examples,
+            student=self.student,
+            verifier=self.verifier,
+            concurrency=self.config.concurrency,
+            on_result=progress,
+            config=config,
+        )
+        await self.directory.write_jsonl(f"results/{label}.jsonl", evaluation.results)
+        return evaluation
+
+
+def _build_task(config: Config) -> Task:
+    return build_task(
+        config.task.name,
+        path=config.task.path,
+        data_dir=config.task.data_dir,
+        scorer=config.task.scorer,
+        fields=config.task.fields,
+        description=config.task.description,
+        tolerance=config.task.tolerance,
+    )
+
+
+def _open_run_dir(config: Config, requested: Path | None) -> RunDirectory:
+    """The one place a run directory is created: the one named, or a fresh one under run_dir."""
+    if requested is None:
+        return RunDirectory.create(config.run_dir, f"distill-{config.task.name}")
+    if requested.exists() and not requested.is_dir():
+        raise ConfigError(f"run directory {requested} exists and is not a directory")
+    try:
+        requested.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create run directory {requested}: {error.strerror}") from None
+    return RunDirectory(requested)
+
+
+def _as_agent(given: object, kind: type[Student], role: ChatRole | None, res: RunResources) -> Any:
+    if isinstance(given, kind):
+        return given
+    if role is None:
+        raise ConfigError("models.student: no student model")
+    return Student(role, res.task)
+
+
+def _wrap_chat_model(
+    role: str, spec: BaseChatModel | ChatModelRole, cache: ResponseCache | None
+) -> RoleModel:
+    named = spec if isinstance(spec, ChatModelRole) else ChatModelRole(spec)
+    identity = named.name or type(named.model).__name__
+    settings = ModelConfig.model_construct(
+        base_url=f"object://{identity}",
+        model=identity,
+        max_concurrency=named.max_concurrency,
+        cache_endpoint=f"object:{identity}",
+        **{
+            name: field.default
+            for name, field in ModelConfig.model_fields.items()
+            if name not in {"base_url", "model", "max_concurrency", "cache_endpoint"}
+        },
+    )
+    return RoleModel(role, settings, cache=cache if named.name else None, chat_model=named.model)
+
+
+class _RunFilter(logging.Filter):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return CURRENT_RUN.get() == self.path
+
+
+class _run_log:
+    """Append this run's log lines (and only its own) to run.log, written by a listener thread."""
+
+    def __init__(self, directory: Path) -> None:
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self._file = logging.FileHandler(directory / "run.log", encoding="utf-8", delay=True)
+        self._file.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        self._queue = logging.handlers.QueueHandler(records)
+        self._queue.addFilter(_RunFilter(str(directory)))
+        self._listener = logging.handlers.QueueListener(records, self._file)
+
+    def __enter__(self) -> None:
+        root = logging.getLogger("concept_distill")
+        root.addHandler(self._queue)
+        if root.level == logging.NOTSET or root.level > logging.INFO:
+            root.setLevel(logging.INFO)
+        self._listener.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        logging.getLogger("concept_distill").removeHandler(self._queue)
+        self._listener.stop()
+        self._file.close()
+
+
+def _writer() -> Any:
+    try:
+        return get_stream_writer()
+    except (RuntimeError, KeyError):
+        return lambda _event: None
