@@ -11,6 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from concept_distill.agents.prompts import RuleForm
 from concept_distill.errors import ConfigError, first_validation_problem
 from concept_distill.loop.acceptance import AcceptanceConfig
 from concept_distill.models import ModelConfig
@@ -86,6 +87,29 @@ class LoopConfig(_Strict):
     )
     chars_per_token: float = Field(
         3.0, gt=0, description="Conservative characters-per-token bound for the budget."
+    )
+    teacher_samples: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description=(
+            "Teacher samples per batch (distinct seeds; give the teacher a temperature above 0), "
+            "their rules merged without near-duplicates."
+        ),
+    )
+    teacher_solves_first: bool = Field(
+        False,
+        description=(
+            "The teacher solves each mistake's problem first and is shown only those it solved "
+            "(judged by the task's scorer; code tasks by the sandbox)."
+        ),
+    )
+    rule_form: RuleForm = Field(
+        "bare",
+        description=(
+            "`bare` rules, or `illustrated`: each rule with a one-line worked example the "
+            "teacher invents (never taken from the data)."
+        ),
     )
 
 

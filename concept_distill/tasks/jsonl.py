@@ -32,6 +32,10 @@ class JsonlFields(BaseModel):
     answer: str = Field("answer", description="The expected answer (or regex for `regex`).")
     test: str = Field("test", description="Test code, for the `code` scorer.")
     entry_point: str = Field("entry_point", description="Function the tests call (`code`).")
+    solution: str | None = Field(
+        None,
+        description="Optional worked-solution field: shown to the teacher, never to the student.",
+    )
 
 
 def final_line_answer(reply: str) -> str | None:
@@ -78,7 +82,7 @@ class JsonlTask(Task):
             answer=str(answer),
             tests=tests,
             entry_point=str(row[fields.entry_point]) if fields.entry_point in row else None,
-            meta={k: v for k, v in row.items() if k not in fields.model_dump().values()},
+            meta=_meta(row, fields),
         )
 
     def extract(self, example: Example, reply: str) -> str | None:
@@ -105,6 +109,14 @@ class JsonlTask(Task):
         if extracted.strip().casefold() == example.answer.strip().casefold():
             return True, ""
         return False, f"expected {example.answer!r}, the reply's answer was {extracted!r}"
+
+
+def _meta(row: dict[str, Any], fields: JsonlFields) -> dict[str, Any]:
+    """The row's other fields; the solution field, if named, under the `solution` key."""
+    meta = {k: v for k, v in row.items() if k not in fields.model_dump().values()}
+    if fields.solution is not None and row.get(fields.solution) not in (None, ""):
+        meta["solution"] = str(row[fields.solution])
+    return meta
 
 
 class _NumericScoring:
