@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from concept_distill.agents.prompts import RuleForm
 from concept_distill.errors import ConfigError, first_validation_problem
 from concept_distill.loop.acceptance import AcceptanceConfig
+from concept_distill.loop.health import FailureLimits
 from concept_distill.models import ModelConfig
 from concept_distill.sandbox import SandboxLimits
 from concept_distill.tasks.jsonl import JsonlFields
@@ -24,7 +25,7 @@ DEFAULT_BASE_PROMPT = "You are a helpful assistant."
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TaskConfig(_Strict):
@@ -136,6 +137,13 @@ class Config(_Strict):
         default_factory=AcceptanceConfig, description="How candidate rules are accepted."
     )
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Spend limits.")
+    failures: FailureLimits = Field(
+        default_factory=FailureLimits,
+        description=(
+            "When unjudged examples stop a run as a system failure; the per-role limit on "
+            "consecutive failed calls is `models.<role>.max_consecutive_failures`."
+        ),
+    )
     concurrency: int = Field(8, ge=1, description="Examples in flight during an evaluation.")
     run_dir: Path = Field(Path("runs"), description="Where run directories are created.")
     cache_path: Path | None = Field(
@@ -148,14 +156,14 @@ class Config(_Strict):
 
 
 def load_config(path: Path | str, overrides: list[str] | None = None) -> Config:
-    """Read YAML, apply `key.sub=value` overrides (values parsed as YAML), validate once."""
+    """Read YAML, apply `key.sub=value` overrides (values parsed as YAML), validate once.
+
+    Raises:
+        ConfigError: on an unreadable, non-UTF-8 or invalid YAML file (with line and column),
+            a duplicated key, or a value the config tree refuses (naming the field).
+    """
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise ConfigError(f"cannot read config {path}: {error.strerror or error}") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: bad YAML: {str(error).splitlines()[0]}") from error
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     for override in overrides or []:
@@ -164,6 +172,52 @@ def load_config(path: Path | str, overrides: list[str] | None = None) -> Config:
         return Config.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"{path}: {first_validation_problem(error)}") from error
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given on line {seen[key]})",
+                    key_node.start_mark,
+                )
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file safely; every problem is a one-line `ConfigError` naming file and line."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte {error.start}); is it the right file?"
+        ) from error
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: {_yaml_problem(error)}") from error
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if isinstance(error, yaml.reader.ReaderError):
+        return f"bad YAML: unacceptable character at position {error.position} (binary file?)"
+    if mark is None or problem is None:
+        return f"bad YAML: {' '.join(str(error).split())}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: bad YAML: {problem}"
 
 
 def _apply_override(data: dict[str, Any], override: str) -> None:

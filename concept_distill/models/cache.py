@@ -21,6 +21,8 @@ import anyio
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict
 
+from concept_distill.errors import ConfigError
+
 T = TypeVar("T")
 ArgsT = TypeVarTuple("ArgsT")
 
@@ -32,6 +34,74 @@ CREATE TABLE IF NOT EXISTS responses (
     created REAL NOT NULL
 )
 """
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_cache_file(path: Path) -> None:
+    """Refuse, before any model call, a cache path that cannot be (or is not) a response cache.
+
+    A missing file is fine (it is created on first use); a directory, a file that is not SQLite,
+    or an unreadable one is the user's input to fix. One stat and a 16-byte read.
+
+    Raises:
+        ConfigError: naming the path and what is wrong with it.
+    """
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise ConfigError(f"cache_path {path} is a directory; give a file such as cache.sqlite")
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(_SQLITE_MAGIC))
+    except OSError as error:
+        raise ConfigError(f"cache_path {path}: cannot read it ({error.strerror})") from error
+    if header and header != _SQLITE_MAGIC:
+        raise ConfigError(f"cache_path {path} is not a SQLite file (not a response cache)")
+
+
+class CacheStats(BaseModel):
+    """What `cache info` shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    replies: int
+    size_bytes: int
+
+
+def cache_stats(path: Path) -> CacheStats | None:
+    """Replies stored and file size, or None when there is no cache yet (blocking; for the CLI).
+
+    Raises:
+        ConfigError: when `path` is a directory, not SQLite, or a database without the table.
+    """
+    if not path.exists():
+        return None
+    check_cache_file(path)
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            (count,) = connection.execute("SELECT COUNT(*) FROM responses").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"{path} is not a response cache ({error})") from error
+    return CacheStats(replies=int(count), size_bytes=path.stat().st_size)
+
+
+def clear_cache(path: Path) -> bool:
+    """Delete the cache file and its WAL files; False when there was none (blocking; for the CLI).
+
+    Only a response cache is deleted: a directory, another SQLite database or any other file at
+    `path` is refused, as a mistyped `cache_path` must not cost the user a file.
+
+    Raises:
+        ConfigError: when `path` is not a response cache.
+    """
+    if cache_stats(path) is None:
+        return False
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return True
 
 
 class CachedReply(BaseModel):
@@ -81,8 +151,13 @@ class ResponseCache:
     """
 
     def __init__(self, path: str | Path) -> None:
-        """Remember where the database lives; it is opened on first use, in a worker thread."""
+        """Check the path and remember it; the database is opened on first use, in a thread.
+
+        Raises:
+            ConfigError: when the path is a directory or a file that is not SQLite.
+        """
         self.path = Path(path)
+        check_cache_file(self.path)
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._thread = anyio.CapacityLimiter(1)
@@ -155,16 +230,26 @@ class ResponseCache:
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                self._connection = self._connect()
+            except (OSError, sqlite3.DatabaseError) as error:
+                raise ConfigError(f"cache_path {self.path}: cannot open it ({error})") from error
+        return self._connection
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
             connection.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL cannot corrupt the file; a power cut may drop the last few
             # replies, which only costs calls again. FULL would fsync on every reply stored.
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA busy_timeout=5000")
             connection.execute(_SCHEMA)
-            self._connection = connection
-        return self._connection
+        except sqlite3.DatabaseError:
+            connection.close()
+            raise
+        return connection
 
     def _open(self) -> set[str]:
         with self._lock:

@@ -20,7 +20,7 @@ llama-cpp-python's), or only by instructions in the prompt."""
 class ModelConfig(BaseModel):
     """One role's model: where it is served, how it samples, and how hard it may be pushed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     base_url: str = Field(
         description="OpenAI-compatible base URL ending in /v1, e.g. http://127.0.0.1:8080/v1."

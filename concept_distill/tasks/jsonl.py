@@ -63,9 +63,17 @@ class JsonlTask(Task):
 
     def load(self) -> list[Example]:
         """Read and check every line before any model call."""
-        examples = []
+        examples: list[Example] = []
+        lines: dict[str, int] = {}
         for number, row in enumerate(read_json_lines(self.path), start=1):
-            examples.append(self._example(row, number))
+            example = self._example(row, number)
+            if example.id in lines:
+                raise ConfigError(
+                    f"{self.path}: duplicate id {example.id!r} on lines {lines[example.id]} "
+                    f"and {number}"
+                )
+            lines[example.id] = number
+            examples.append(example)
         return examples
 
     def _example(self, row: dict[str, Any], number: int) -> Example:
@@ -135,10 +143,27 @@ def _compile(pattern: str, path: Path, where: str) -> None:
 
 def _import_scorer(spec: str) -> Callable[..., Any]:
     module_name, _, function_name = spec.partition(":")
+    if not module_name or not function_name:
+        raise ConfigError(f"scorer {spec!r}: expected module:function")
     try:
-        function = getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError) as error:
+        module = importlib.import_module(module_name)
+    except SyntaxError as error:
+        where = f"{error.filename}, line {error.lineno}" if error.filename else "its source"
+        raise ConfigError(
+            f"scorer {spec!r}: module {module_name!r} has a syntax error ({where}): {error.msg}"
+        ) from error
+    except ImportError as error:
         raise ConfigError(f"cannot import scorer {spec!r}: {error}") from error
+    except Exception as error:
+        # A user's module runs on import; whatever it raises is their input's fault.
+        first = " ".join(str(error).split())[:200]
+        raise ConfigError(
+            f"scorer {spec!r}: importing module {module_name!r} raised "
+            f"{type(error).__name__}: {first}"
+        ) from error
+    function = getattr(module, function_name, None)
+    if function is None:
+        raise ConfigError(f"scorer {spec!r}: module {module_name!r} has no {function_name!r}")
     if not callable(function):
         raise ConfigError(f"scorer {spec!r} is not callable")
     return function  # type: ignore[no-any-return]
