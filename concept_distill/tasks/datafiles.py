@@ -1,4 +1,4 @@
-"""Reading data files with errors that name the file and the line."""
+"""The data sets shipped in the package, and reading data files with errors naming the line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from concept_distill.errors import ConfigError
+
+SHIPPED_DATA = Path(__file__).resolve().parents[1] / "data"
+"""`concept_distill/data`: GSM8K (test), SVAMP and MultiArith, each beside its licence."""
+
+
+def shipped_data_file(name: str) -> Path:
+    """A data file shipped with the package (present in a clone and in an installed wheel)."""
+    return SHIPPED_DATA / name
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:

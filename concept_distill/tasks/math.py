@@ -38,9 +38,11 @@ class MathTask(Task):
         self.tolerance = tolerance
 
     def load(self) -> list[Example]:
-        """Read the data file by path (never copied into the repository)."""
+        """Read the data file (by default the copy shipped in the package)."""
         if not self.path.exists():
-            raise ConfigError(f"{self.name}: data file not found: {self.path}")
+            raise ConfigError(
+                f"{self.name}: data file not found: {self.path} (set task.path to a copy)"
+            )
         return self._reader(self.path)
 
     def extract(self, example: Example, reply: str) -> str | None:
@@ -120,6 +122,7 @@ def read_gsm8k(path: Path) -> list[Example]:
     return examples
 
 
+# Task name -> (reader, file name in the package's data directory or in `task.data_dir`).
 MATH_READERS: dict[str, tuple[Callable[[Path], list[Example]], str]] = {
     "multiarith": (read_multiarith, "multiarith.json"),
     "svamp": (read_svamp, "svamp.json"),

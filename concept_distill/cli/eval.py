@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import anyio
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from concept_distill.config import Config, config_as_yaml, load_config
-from concept_distill.errors import ConfigError
-from concept_distill.loop.evaluation import Evaluation, evaluate
-from concept_distill.records import ExampleResult
-from concept_distill.report import RunDirectory
-from concept_distill.runtime import Runtime
-from concept_distill.tasks import split_assignment
-from concept_distill.tasks.splits import SPLITS, SplitName
+if TYPE_CHECKING:
+    from concept_distill.config import Config
+    from concept_distill.loop.evaluation import Evaluation
+    from concept_distill.tasks.splits import SplitName
 
 
 def eval_command(
@@ -32,12 +25,21 @@ def eval_command(
     run_dir: Annotated[Path | None, typer.Option(help="Write results here.")] = None,
 ) -> None:
     """Evaluate the student with one prompt on one split; write per-example results."""
-    config = load_config(config_path, set_ or [])
+    import anyio
+    from rich.console import Console
+
+    from concept_distill.cli.common import load_cli_config
+    from concept_distill.errors import ConfigError
+    from concept_distill.report.prompt import load_optimized_prompt
+    from concept_distill.tasks.splits import SPLITS
+
+    config = load_cli_config(config_path, set_)
     if split not in SPLITS:
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)}")
-    text = read_prompt(prompt) if prompt else config.prompt.base
+    text = load_optimized_prompt(prompt) if prompt else config.prompt.base
     summary = anyio.run(_evaluate, config, split, text, run_dir)
-    console = Console()
+    # soft_wrap: a long line (a results path) stays whole instead of breaking at the width.
+    console = Console(soft_wrap=True)
     console.print(
         f"[bold]{summary['task']}[/bold] {split}: accuracy {summary['accuracy']:.3f} "
         f"(95% CI {summary['ci_low']:.3f}-{summary['ci_high']:.3f}), "
@@ -51,28 +53,25 @@ def eval_command(
     console.print(f"results: {summary['results_file']}")
 
 
-def read_prompt(path: Path) -> str:
-    """A prompt from a text file or from an optimized_prompt.json (`prompt` field)."""
-    import json
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read prompt {path}: {error.strerror or error}") from error
-    if path.suffix != ".json":
-        return text
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise ConfigError(f"{path}: bad JSON: {error}") from error
-    if not isinstance(data, dict) or not isinstance(data.get("prompt"), str):
-        raise ConfigError(f"{path}: expected an object with a string field 'prompt'")
-    return str(data["prompt"])
-
-
 async def _evaluate(
     config: Config, split: str, prompt: str, run_dir: Path | None
 ) -> dict[str, Any]:
+    import anyio
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from concept_distill.config import config_as_yaml
+    from concept_distill.loop.evaluation import evaluate
+    from concept_distill.records import ExampleResult
+    from concept_distill.report import RunDirectory
+    from concept_distill.runtime import Runtime
+    from concept_distill.tasks import split_assignment
+
     async with Runtime(config) as runtime:
         directory = (
             RunDirectory(run_dir)
@@ -117,6 +116,9 @@ async def _evaluate(
 
 
 def _split_name(split: str) -> SplitName:
+    from concept_distill.errors import ConfigError
+    from concept_distill.tasks.splits import SPLITS
+
     for name in SPLITS:
         if name == split:
             return name

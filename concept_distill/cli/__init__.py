@@ -1,6 +1,9 @@
-"""The `concept-distill` command: thin wrappers that parse arguments, call the library, exit.
+"""The `concept-distill` command: one module per command; each parses, calls the library, exits.
 
-Nothing runs at import. Errors of this package's taxonomy print as one line, without a traceback.
+Registering the commands imports only typer and the command modules, which import nothing heavy
+at module level: a command imports what it uses when it runs, so `--help` and `sandbox` never
+load LangGraph, LangChain or an HTTP client. Errors of this package's taxonomy print as one line,
+without a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: typer's rich help imports rich's markdown, syntax and traceback modules,
+    # which alone cost about as much as python, typer and pydantic together.
+    rich_markup_mode=None,
 )
 
 
@@ -26,21 +32,27 @@ def _root() -> None:
     """Concept Distillation: rules from a strong teacher make a weak student better."""
 
 
+_registered = False
+
+
 def _register_subcommands() -> None:
-    from concept_distill.cli_eval import eval_command
-    from concept_distill.cli_run import cache_app, report_command, run_command
-    from concept_distill.sandbox.cli import sandbox_command
+    global _registered
+    if _registered:
+        return
+    from concept_distill.cli.cache import cache_app
+    from concept_distill.cli.eval import eval_command
+    from concept_distill.cli.models import models_app
+    from concept_distill.cli.report import report_command
+    from concept_distill.cli.run import run_command
+    from concept_distill.cli.sandbox import sandbox_command
 
     app.command("run")(run_command)
     app.command("eval")(eval_command)
     app.command("report")(report_command)
     app.command("sandbox")(sandbox_command)
     app.add_typer(cache_app, name="cache")
-    from concept_distill.local.cli import app as models_app
-
-    app.add_typer(
-        models_app, name="models", help="Local models: fetch, build-server, serve, doctor."
-    )
+    app.add_typer(models_app, name="models")
+    _registered = True
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -48,7 +60,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit status (0 done, 1 system failure, 2 bad input)."""
+    """Run the CLI and return its exit status (0 done, 1 system failure, 2 bad input, 130 stop)."""
     _register_subcommands()
     # `kill` (SIGTERM) gets the same orderly stop as Ctrl-C: servers and sandboxes are shut down,
     # the checkpoint stays consistent, and `run --resume` continues later.
@@ -64,7 +76,3 @@ def main(argv: list[str] | None = None) -> int:
         print("concept-distill: interrupted", file=sys.stderr)
         return 130
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

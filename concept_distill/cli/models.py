@@ -1,0 +1,9 @@
+"""`concept-distill models ...`: the local models' sub-app (defined in `concept_distill.local`)."""
+
+from __future__ import annotations
+
+from concept_distill.local.cli import app as models_app
+
+models_app.info.help = "Local models: fetch, build-server, serve, doctor."
+
+__all__ = ["models_app"]

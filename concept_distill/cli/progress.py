@@ -1,0 +1,189 @@
+"""Progress of a run, from the graph's custom stream events, with or without a terminal.
+
+Both views take one event at a time through `__call__(event)`: a typed record of
+`concept_distill.events` or its JSON form (a dict), read field by field. `PlainProgress` writes
+lines for a log file
+(`make demo > demo.log`): one per phase and at most one progress line per interval during an
+evaluation. `LiveView` is a rich live table for a terminal. Both estimate the time left in the
+current evaluation from its pace so far (`Pace`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from rich.live import Live
+from rich.table import Table
+
+Clock = Callable[[], float]
+
+
+def format_duration(seconds: float) -> str:
+    """`42s`, `3m05s` or `1h02m`: short enough for a progress line."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@dataclass
+class Pace:
+    """Replies per minute and time left in one evaluation, from its first event to the latest."""
+
+    label: str
+    total: int
+    started: float
+    done: int = 0
+    updated: float = field(default=0.0)
+
+    def update(self, done: int, now: float) -> None:
+        """Record that `done` of `total` examples are finished at time `now`."""
+        self.done, self.updated = done, now
+
+    def per_minute(self) -> float | None:
+        """Replies per minute so far; None before the first reply or the first second."""
+        elapsed = self.updated - self.started
+        if self.done <= 0 or elapsed <= 0:
+            return None
+        return 60.0 * self.done / elapsed
+
+    def eta_seconds(self) -> float | None:
+        """Seconds until the last example at the pace so far; None while unknown."""
+        rate = self.per_minute()
+        if rate is None:
+            return None
+        return 60.0 * max(0, self.total - self.done) / rate
+
+    def describe(self) -> str:
+        """`label: done/total, R replies/min, ETA T` (rate and ETA once known)."""
+        text = f"{self.label}: {self.done}/{self.total}"
+        rate, eta = self.per_minute(), self.eta_seconds()
+        if rate is not None and eta is not None:
+            text += f", {rate:.1f} replies/min, ETA {format_duration(eta)}"
+        return text
+
+
+class _Progress:
+    """What both views track: the phase, the current evaluation's pace, rule counts."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.phase = "starting"
+        self.iteration = 0
+        self.proposed = 0
+        self.accepted = 0
+        self.validation_accuracy: float | None = None
+        self.pace: Pace | None = None
+
+    def take(self, record: object) -> str | None:
+        """Update from one event; returns its kind."""
+        event = event_fields(record)
+        kind = event.get("event")
+        now = self.clock()
+        if kind == "phase":
+            self.phase = str(event.get("phase"))
+            self.pace = None
+        elif kind == "example":
+            label, done, total = str(event.get("label")), _int(event, "done"), _int(event, "total")
+            if self.pace is None or self.pace.label != label or done < self.pace.done:
+                # A new evaluation; its clock starts at the event before its first reply.
+                self.pace = Pace(label=label, total=total, started=now, updated=now)
+            self.pace.total = total
+            self.pace.update(done, now)
+        elif kind == "rule_proposed":
+            self.proposed += 1
+        elif kind == "rule_decided" and event.get("status") == "accepted":
+            self.accepted += 1
+        elif kind == "iteration":
+            self.iteration = _int(event, "iteration")
+            accuracy = event.get("validation_accuracy")
+            self.validation_accuracy = float(accuracy) if accuracy is not None else None
+        return None if kind is None else str(kind)
+
+
+def event_fields(record: object) -> Mapping[str, Any]:
+    """An event's fields, whether it is a pydantic record or already its JSON form."""
+    if isinstance(record, Mapping):
+        return record
+    dump = getattr(record, "model_dump", None)
+    return dump() if callable(dump) else {}
+
+
+def _int(event: Mapping[str, Any], key: str) -> int:
+    value = event.get(key)
+    return int(value) if value is not None else 0
+
+
+class PlainProgress:
+    """Lines for a log file: one per phase or round, and progress at most every `interval_s`."""
+
+    def __init__(
+        self, stream: IO[str], *, interval_s: float = 10.0, clock: Clock = time.monotonic
+    ) -> None:
+        self.stream = stream
+        self.interval_s = interval_s
+        self.state = _Progress(clock)
+        self._last_progress: float | None = None
+
+    def __call__(self, record: object) -> None:
+        """Take one event (the run itself logs it to run.log); maybe write a line."""
+        kind = self.state.take(record)
+        event, state = event_fields(record), self.state
+        if kind == "phase":
+            self._write(f"phase: {state.phase}")
+            self._last_progress = None
+        elif kind == "example" and state.pace is not None:
+            now = state.clock()
+            first = self._last_progress is None
+            finished = state.pace.done >= state.pace.total
+            due = first or now - (self._last_progress or 0.0) >= self.interval_s
+            if due or finished:
+                self._write(f"progress: {state.pace.describe()}")
+                self._last_progress = now
+                if finished:
+                    self._last_progress = None
+        elif kind == "rule_decided":
+            self._write(f"rule {event.get('rule_id')} {event.get('status')}: {event.get('text')}")
+        elif kind == "iteration":
+            self._write(f"round {state.iteration} done: {_accuracy(state)}")
+
+    def _write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _accuracy(state: _Progress) -> str:
+    if state.validation_accuracy is None:
+        return "validation accuracy unknown"
+    return f"validation accuracy {100 * state.validation_accuracy:.1f}%"
+
+
+class LiveView:
+    """A live table of the run for a terminal, with the ETA of the current evaluation."""
+
+    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+        self.state = _Progress(clock)
+        self.live = Live(self.render(), refresh_per_second=4, transient=False)
+
+    def render(self) -> Table:
+        """The current view."""
+        state = self.state
+        table = Table(show_header=False, title="concept-distill")
+        table.add_row("phase", state.phase)
+        table.add_row("round", str(state.iteration))
+        pace = state.pace
+        table.add_row("progress", pace.describe() if pace is not None else "")
+        if state.validation_accuracy is not None:
+            table.add_row("validation accuracy", f"{100 * state.validation_accuracy:.1f}%")
+        table.add_row("rules proposed / accepted", f"{state.proposed} / {state.accepted}")
+        return table
+
+    def __call__(self, record: object) -> None:
+        """Take one event (the run itself logs it to run.log) and redraw."""
+        self.state.take(record)
+        self.live.update(self.render())
