@@ -234,7 +234,7 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as error:
-        raise ConfigError(f"--set {key}: bad value: {str(error).splitlines()[0]}") from error
+        raise ConfigError(f"--set {key}: {_yaml_problem(error)}") from error
     node = data
     parts = key.strip().split(".")
     for part in parts[:-1]:

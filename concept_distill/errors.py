@@ -70,6 +70,9 @@ def first_validation_problem(error: object) -> str:
     if not callable(errors):
         return str(error).splitlines()[0]
     first = errors()[0]
-    field = ".".join(str(part) for part in first.get("loc", ())) or "value"
+    # A union's branch shows in the location by class name (`models.student.ModelConfig.model`);
+    # config keys are lower case, so capitalised parts are dropped.
+    parts = [str(part) for part in first.get("loc", ()) if not str(part)[:1].isupper()]
+    field = ".".join(parts) or "value"
     message = "missing field" if first.get("type") == "missing" else str(first.get("msg", ""))
-    return f"{field}: {message}"
+    return f"{field}: {message.removeprefix('Value error, ')}"
