@@ -8,6 +8,7 @@ culprit (field, file, line or id) named in it, and that not one request reached 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,23 +19,28 @@ import yaml
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from concept_distill.cli import main
-from concept_distill.testing import FakeOpenAIServer
+from concept_distill.testing import Fail, FakeOpenAIServer
 
 QUESTIONS = [(f"q{i}", f"What is {i} plus 1?", str(i + 1)) for i in range(12)]
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[FakeOpenAIServer]:
-    """One counting fake endpoint for the module, served from a thread (the CLI runs its loop)."""
-    portal: BlockingPortal
-    with start_blocking_portal() as portal:
-        server = FakeOpenAIServer()
-        portal.call(server.start)
-        try:
-            yield server
-        finally:
-            portal.call(server.aclose)
+def portal() -> Iterator[BlockingPortal]:
+    """An event loop in a thread for the fake servers (the CLI runs its own loop)."""
+    with start_blocking_portal() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def endpoint(portal: BlockingPortal) -> Iterator[FakeOpenAIServer]:
+    """One counting fake endpoint for the module."""
+    server = FakeOpenAIServer()
+    portal.call(server.start)
+    try:
+        yield server
+    finally:
+        portal.call(server.aclose)
 
 
 @dataclass
@@ -429,3 +435,48 @@ def test_the_base_config_is_valid(
 
     assert code == 0, capsys.readouterr().err
     assert endpoint.request_count == before
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.mark.parametrize(
+    ("role", "fault", "cause"),
+    [
+        ("student", Fail(401, message="invalid api key"), "HTTP 401"),
+        ("student", Fail(404, message="model 's' not found"), "HTTP 404"),
+        ("student", Fail(500), "HTTP 500"),
+        ("student", None, "connection failed"),
+    ],
+    ids=["student-401", "student-404", "student-500", "student-unreachable"],
+)
+def test_a_failing_endpoint_stops_the_run_in_one_line(
+    role: str,
+    fault: Fail | None,
+    cause: str,
+    endpoint: FakeOpenAIServer,
+    portal: BlockingPortal,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Exit 1 (a system failure, not bad input), naming the role, the endpoint and the cause."""
+    failing = FakeOpenAIServer(reply=lambda _request: fault) if fault is not None else None
+    if failing is not None:
+        portal.call(failing.start)
+    url = failing.base_url if failing is not None else _closed_port_url()
+    env = Env(tmp_path, endpoint.base_url)
+    try:
+        code = main(["run", env.config(**{f"models__{role}__base_url": url})])
+    finally:
+        if failing is not None:
+            portal.call(failing.aclose)
+
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 1, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert role in lines[0] and url.removeprefix("http://") in lines[0] and cause in lines[0]
