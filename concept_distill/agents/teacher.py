@@ -155,7 +155,7 @@ class Teacher:
         replies = [result for result in results if isinstance(result, TeacherReply)]
         failures = [result for result in results if isinstance(result, str)]
         failure = "; ".join(failures)
-        if len(failures) > 1:
+        if failures and samples > 1:
             failure = f"{len(failures)} of {samples} teacher samples failed: {failure}"
         if not replies:
             return Induction(failure=failure[:1000], prompt_chars=size, samples=samples)
