@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from concept_distill.agents.prompts import MAX_WORDS
-from concept_distill.records import RuleStatus
+from concept_distill.records import Example, ExampleResult, RuleStatus
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -121,6 +121,20 @@ def check_rule(
         if similarity(rule, other) >= DUPLICATE_SIMILARITY:
             return "duplicate", f"near-duplicate of: {other}"
     return "proposed", ""
+
+
+def batch_text(mistakes: Sequence[tuple[Example, ExampleResult]]) -> tuple[str, str]:
+    """(problems, answers) of a batch, as `check_rule` takes them.
+
+    The answers hold everything else the teacher was shown: reference answers, worked
+    solutions and the student's replies, whose numbers a rule must not quote either.
+    """
+    problems = "\n".join(example.question for example, _ in mistakes)
+    answers = "\n".join(
+        f"{example.answer}\n{example.meta.get('solution') or ''}\n{result.attempt.reply}"
+        for example, result in mistakes
+    )
+    return problems, answers
 
 
 def leaks(text: str, problems: str, answers: str, *, numbers: bool = True) -> str:

@@ -35,11 +35,7 @@ _CALCULATOR_NOTE = re.compile(r"<<[^<>]*>>")  # GSM8K's "<<48/2=24>>" annotation
 
 
 class ProposedRule(BaseModel):
-    """One rule as the teacher writes it.
-
-    JSON: `{"rule": "When ..., ...", "example": "..." (rule form `illustrated` only),
-    "mistakes": [1, 3]}`.
-    """
+    """One rule as the teacher writes it."""
 
     rule: str = Field(description="One short, general rule: 'When <situation>, <do this>.'")
     example: str | None = Field(

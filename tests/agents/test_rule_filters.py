@@ -1,6 +1,13 @@
 import pytest
 
-from concept_distill.agents.rule_filters import check_rule, distinct_rules, fold, similarity
+from concept_distill.agents.rule_filters import (
+    batch_text,
+    check_rule,
+    distinct_rules,
+    fold,
+    similarity,
+)
+from concept_distill.records import Attempt, Example, ExampleResult, Judgement
 
 CANDY = "Debby had 32 pieces of candy and her sister Mia had 42. They ate 35. How many are left?"
 CANDY_ANSWERS = "39\nThe answer is 74."
@@ -199,3 +206,21 @@ def test_distinct_rules_keeps_the_first_of_near_identical_ones() -> None:
     ]
     assert distinct_rules(texts) == [0, 2, 5]
     assert distinct_rules(texts, existing=["When dividing, check the remainder."]) == [0, 5]
+
+
+def test_a_number_from_the_worked_solution_is_a_leak() -> None:
+    eggs = Example(
+        id="g-1",
+        question="Ann has 3 boxes of 6 eggs and 5 loose eggs. How many eggs?",
+        answer="23",
+        meta={"solution": "3*6=18 eggs in boxes.\n18+5=23\n#### 23"},
+    )
+    attempt = Attempt(example_id="g-1", reply="The answer is 14.")
+    result = ExampleResult(
+        example_id="g-1", attempt=attempt, judgement=Judgement(outcome="wrong", reason="")
+    )
+    problems, answers = batch_text([(eggs, result)])
+    assert problems == eggs.question
+    rule = "When a subtotal such as 18 appears, add the remaining items to it."
+    assert check_rule(rule, problems, answers, []) == ("leak", "quotes '18' from its batch")
+    assert check_rule(rule, problems, "23\nThe answer is 14.", [])[0] == "proposed"
