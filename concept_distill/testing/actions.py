@@ -42,7 +42,17 @@ class Malformed:
     body: str = '{"id": "x", "choices": [{"message": '
 
 
-Action = Reply | Fail | Hang | Malformed
+@dataclass(frozen=True)
+class Reset:
+    """Drop the connection without a reply (a TCP reset, as from a crashed proxy)."""
+
+
+@dataclass(frozen=True)
+class EmptyChoices:
+    """A 200 reply that is valid JSON but has no choices (`"choices": []`), as some proxies send."""
+
+
+Action = Reply | Fail | Hang | Malformed | Reset | EmptyChoices
 """One scripted server behaviour; a bare `str` in a script means `Reply(content=str)`."""
 
 

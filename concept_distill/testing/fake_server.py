@@ -1,10 +1,11 @@
 """A fake OpenAI-compatible chat server on 127.0.0.1 for tests that must not touch the network.
 
 It answers `POST /v1/chat/completions` from a script of actions (a reply, an error status, a hang,
-a malformed body) or from a function, and records every request it sees: tests assert on what was
-sent (bodies and headers, e.g. that no secret leaked), how many requests arrived and how many were
-in flight at once. It serves both plain and streamed (`"stream": true`) completions, so it works
-under LangGraph's `stream_mode="messages"` too.
+a malformed body, a connection reset, a reply without choices) or from a function (such as
+`FaultInjector`, which makes a share of requests fault), and records every request it sees: tests
+assert on what was sent (bodies and headers, e.g. that no secret leaked), how many requests
+arrived and how many were in flight at once. It serves both plain and streamed
+(`"stream": true`) completions, so it works under LangGraph's `stream_mode="messages"` too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import argparse
 import contextlib
 import inspect
 import itertools
+import socket
+import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,17 +25,26 @@ from aiohttp import web
 
 from concept_distill.testing.actions import (
     Action,
+    EmptyChoices,
     Fail,
     Hang,
     Malformed,
     RecordedRequest,
     Reply,
     ReplyFunction,
+    Reset,
 )
-from concept_distill.testing.openai_wire import completion, error_response, stream
+from concept_distill.testing.openai_wire import (
+    completion,
+    empty_choices,
+    empty_stream,
+    error_response,
+    stream,
+)
 
 __all__ = [
     "Action",
+    "EmptyChoices",
     "Fail",
     "FakeOpenAIServer",
     "Hang",
@@ -40,6 +52,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "ReplyFunction",
+    "Reset",
 ]
 
 
@@ -185,15 +198,34 @@ class FakeOpenAIServer:
             return error_response(504, "hung request finally gave up")
         if isinstance(action, Malformed):
             return web.Response(status=200, text=action.body, content_type="application/json")
+        body = recorded.json if isinstance(recorded.json, dict) else {}
+        if isinstance(action, Reset):
+            _reset(request)
+            return web.Response(status=500)  # never sent: the connection is gone
+        if isinstance(action, EmptyChoices):
+            if body.get("stream"):
+                return await empty_stream(request)
+            return web.json_response(empty_choices(body, f"chatcmpl-fake-{next(self._ids)}"))
         if action.delay_s:
             await anyio.sleep(action.delay_s)
-        body = recorded.json if isinstance(recorded.json, dict) else {}
         reply = completion(
             action, body, completion_id=f"chatcmpl-fake-{next(self._ids)}", model=self.model
         )
         if body.get("stream"):
             return await stream(reply, body, request)
         return web.json_response(reply)
+
+
+def _reset(request: web.Request) -> None:
+    """Abort the connection with a TCP RST (SO_LINGER 0), so the client sees a reset."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,27 @@ def completion(
     }
 
 
+def empty_choices(body: dict[str, Any], completion_id: str) -> dict[str, Any]:
+    """A well-formed completion without a single choice (some proxies send it on overload)."""
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake-model"),
+        "choices": [],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+async def empty_stream(request: web.Request) -> web.StreamResponse:
+    """A streamed completion that ends before its first chunk."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
+
+
 def _words(content: object) -> int:
     if isinstance(content, str):
         return len(content.split())
