@@ -44,7 +44,7 @@ async def test_failures_retries_and_time_are_counted(
     server: FakeOpenAIServer, make_config: ConfigFactory
 ):
     server.latency_s = 0.05
-    server.add_script(Fail(500), "ok", Fail(401))
+    server.add_script(Fail(500), "ok", Fail(400))
     model = RoleModel("student", make_config(max_retries=1))
 
     await model.complete([("user", "one")])
