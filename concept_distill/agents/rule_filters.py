@@ -45,7 +45,7 @@ while about above below into onto out up down off over under again once only own
 other another any all both few more most some many much several every either neither also just
 now still yet already always never each per one two three four five six seven eight nine ten
 hundred thousand first second third last next before after between during through without
-within because since until whether
+within because since until whether well among across toward towards upon onto via
 """
 )
 # General vocabulary a rule may share with its batch: the task and the reply; arithmetic; money,
@@ -77,7 +77,9 @@ profit revenue income save saved saving money dollar cent discount tax fee charg
 budget change wage salary bill each every per hour minute second day week month year daily
 weekly monthly yearly annual morning night age old older younger distance speed length width
 height area volume weight mile kilometer meter foot feet inch pound gram kilogram liter gallon
-size capacity
+size capacity extra hourly overtime commission tip deposit shift trip lap round game games
+match player team member friend family class adult child children kid parent worker customer
+guest boy girl man men woman women someone's
 
 function program code return returns list string integer float boolean bool true false
 none null input output argument parameter variable loop iterate index element character char
