@@ -20,7 +20,8 @@ from concept_distill.records import Example, ExampleResult, RuleStatus
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _QUOTED = re.compile(r"['\"`]([^'\"`]{2,})['\"`]")
-# Numbers a general procedure names: halving, percentages, and common unit conversions.
+# Numbers a general procedure names (halving, percentages, common unit conversions); any other
+# number the batch shows is a leak, 10 included.
 _HARMLESS_NUMBERS = {"0", "1", "2", "7", "12", "24", "60", "100", "1000"}
 _PLATITUDES = re.compile(
     r"\b(double[- ]check|check your (work|answer|calculation)s?|be careful|carefully|"
@@ -145,8 +146,8 @@ def leaks(text: str, problems: str, answers: str, *, numbers: bool = True) -> st
     `numbers=False` for an illustration: its small made-up numbers often coincide with the
     batch's by chance, while a copied problem still shows in its objects.
     """
-    batch_text = f"{problems}\n{answers}"
-    batch_numbers = set(_NUMBER.findall(batch_text)) if numbers else set()
+    shown = f"{problems}\n{answers}"
+    batch_numbers = set(_NUMBER.findall(shown)) if numbers else set()
     for number in _NUMBER.findall(text):
         if number in batch_numbers and number not in _HARMLESS_NUMBERS:
             return str(number)
@@ -155,7 +156,7 @@ def leaks(text: str, problems: str, answers: str, *, numbers: bool = True) -> st
         if word.lower() not in _STOP and fold(word) in batch_content:
             return str(word)
     for literal in _QUOTED.findall(text):
-        if literal in batch_text:
+        if literal in shown:
             return str(literal)
     return ""
 
