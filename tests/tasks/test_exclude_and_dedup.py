@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-import concept_distill
 from concept_distill.errors import ConfigError
 from concept_distill.records import Example
 from concept_distill.tasks import SplitConfig, build_task, make_splits
+from concept_distill.tasks.datafiles import SHIPPED_DATA
 from concept_distill.tasks.splits import Exclusion, reserved_ids, usable_examples
 
-PACKAGE_DATA = Path(concept_distill.__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
 RESERVED_LAST = 300
 """Issue 12: the last 300 items of gsm8k-test.jsonl and of svamp.json are reserved."""
@@ -87,7 +86,7 @@ def test_repeated_questions_are_kept_once_and_a_repeat_of_a_reserved_one_goes() 
 
 
 def test_multiarith_repeats_are_removed_before_splitting() -> None:
-    examples = build_task("multiarith", path=PACKAGE_DATA / "multiarith.json").load()
+    examples = build_task("multiarith", path=SHIPPED_DATA / "multiarith.json").load()
     assert len(examples) == 600
     first, repeat = (
         next(e for e in examples if e.id == i) for i in ("multiarith-40", "multiarith-50")
@@ -112,7 +111,7 @@ def reserved_in_published(study: Path) -> list[str]:
             if task not in RESERVED_TASKS:
                 continue
             if task not in reserved:
-                data = build_task(task, path=PACKAGE_DATA / RESERVED_TASKS[task]).load()
+                data = build_task(task, path=SHIPPED_DATA / RESERVED_TASKS[task]).load()
                 reserved[task] = reserved_ids(data, Exclusion(last=RESERVED_LAST))
             if example_id in reserved[task]:
                 found.append(f"{path.relative_to(study)}: {example_id}")
@@ -120,9 +119,9 @@ def reserved_in_published(study: Path) -> list[str]:
 
 
 def test_the_reserved_ids_are_the_tails_of_gsm8k_and_svamp() -> None:
-    gsm8k = build_task("gsm8k", path=PACKAGE_DATA / "gsm8k-test.jsonl").load()
+    gsm8k = build_task("gsm8k", path=SHIPPED_DATA / "gsm8k-test.jsonl").load()
     assert reserved_ids(gsm8k, Exclusion(last=300)) == {f"gsm8k-{n}" for n in range(1019, 1319)}
-    svamp = build_task("svamp", path=PACKAGE_DATA / "svamp.json").load()
+    svamp = build_task("svamp", path=SHIPPED_DATA / "svamp.json").load()
     assert reserved_ids(svamp, Exclusion(last=300)) == {f"svamp-chal-{n}" for n in range(701, 1001)}
 
 
