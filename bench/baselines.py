@@ -47,7 +47,6 @@ from concept_distill.tasks import Task, build_task
 MODELS = ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 TASKS = ("humaneval", "multiarith", "gsm8k")
 RUN_ORDER = ("multiarith", "gsm8k", "humaneval")  # math first: it needs no sandbox
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SLOTS = 4
 OFFLINE = "http://127.0.0.1:9/v1"
 """Where --rescore sends requests: nowhere (port 9 refuses), so a cache miss shows as unjudged."""
@@ -214,7 +213,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=100, help="First N examples of each task.")
     parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads per server.")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="math data files; default: the package's"
+    )
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir() / "bench")
     parser.add_argument("--table-only", action="store_true", help="Print the stored table.")
     parser.add_argument(

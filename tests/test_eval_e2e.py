@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from anyio.from_thread import start_blocking_portal
+from support.configs import write_config
 
 from concept_distill.local.build import find_server
 from concept_distill.local.fetch import model_path
@@ -31,7 +31,6 @@ from concept_distill.loop.stats import wilson_interval
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MODEL = "smollm2-135m"
 # One llama.cpp thread: on a busy 2-core machine two spinning threads are many times slower.
 THREADS = 1
@@ -70,19 +69,18 @@ def predicted_tokens(server: LlamaServer) -> int:
     return int(float(found.group(1)))
 
 
-def write_config(tmp_path: Path, task: str, student: dict[str, Any], test: int) -> Path:
-    config = {
-        "task": {"name": task, "data_dir": str(DATA)},
-        "splits": {"seed": 3, "train": 1, "validation": 1, "test": test, "limit": test + 2},
-        "models": {"student": student},
-        "local_server": {"parallel": 4, "ctx_per_slot": 2048, "threads": THREADS},
-        "concurrency": 4,
-        "run_dir": str(tmp_path / "runs"),
-        "cache_path": str(tmp_path / "cache.sqlite"),
-    }
-    path = tmp_path / f"{task}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+def write_eval_config(tmp_path: Path, task: str, student: dict[str, Any], test: int) -> Path:
+    return write_config(
+        tmp_path,
+        task=task,
+        name=f"{task}.yaml",
+        splits={"seed": 3, "train": 1, "validation": 1, "test": test, "limit": test + 2},
+        models={"student": student},
+        local_server={"parallel": 4, "ctx_per_slot": 2048, "threads": THREADS},
+        concurrency=4,
+        run_dir=str(tmp_path / "runs"),
+        cache_path=str(tmp_path / "cache.sqlite"),
+    )
 
 
 def run_eval(config: Path, run_dir: Path) -> dict[str, Any]:
@@ -162,7 +160,7 @@ def test_eval_multiarith_with_a_real_server(tmp_path: Path, server: LlamaServer)
         "timeout_s": 600,
         "max_retries": 0,
     }
-    config = write_config(tmp_path, "multiarith", student, test=10)
+    config = write_eval_config(tmp_path, "multiarith", student, test=10)
     before = predicted_tokens(server)
     first = run_eval(config, tmp_path / "first")
     generated = predicted_tokens(server) - before
@@ -183,7 +181,7 @@ def test_eval_multiarith_with_a_real_server(tmp_path: Path, server: LlamaServer)
 def test_eval_humaneval_with_the_embedded_local_student(tmp_path: Path) -> None:
     require_model()
     student = {"local": MODEL, "max_tokens": MAX_TOKENS, "timeout_s": 600}
-    config = write_config(tmp_path, "humaneval", student, test=6)
+    config = write_eval_config(tmp_path, "humaneval", student, test=6)
     first = run_eval(config, tmp_path / "first")
     # The CLI starts a new server (on a new port) for the re-run: the cache must still answer.
     again = run_eval(config, tmp_path / "again")

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import anyio
 import pytest
-import yaml
 from aiohttp import web
+from support.configs import fake_role, write_config
 from support.fakes import student_http_reply, teacher_http_reply
 
 from concept_distill.testing import FakeOpenAIServer
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 class FakeLangSmith:
@@ -57,17 +55,15 @@ async def test_runs_arrive_with_tags_and_no_secret(tmp_path: Path) -> None:
         FakeOpenAIServer(reply=teacher_http_reply(), api_key=model_key) as teacher,
         FakeLangSmith() as langsmith,
     ):
-        config = {
-            "task": {"name": "multiarith", "data_dir": str(DATA)},
-            "splits": {"seed": 5, "train": 6, "validation": 10, "test": 6},
-            "models": {
-                "student": {"base_url": student.base_url, "model": "s", "api_key_env": "MY_KEY"},
-                "teacher": {"base_url": teacher.base_url, "model": "t", "api_key_env": "MY_KEY"},
+        path = write_config(
+            tmp_path,
+            splits={"seed": 5, "train": 6, "validation": 10, "test": 6},
+            models={
+                "student": fake_role(student.base_url, "s", api_key_env="MY_KEY"),
+                "teacher": fake_role(teacher.base_url, "t", api_key_env="MY_KEY"),
             },
-            "loop": {"max_iterations": 1},
-        }
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(config))
+            loop={"max_iterations": 1},
+        )
         env = {**os.environ, "MY_KEY": model_key, "LANGSMITH_TRACING": "true",
                "LANGSMITH_ENDPOINT": langsmith.url, "LANGSMITH_API_KEY": tracing_key,
                "LANGSMITH_PROJECT": "concept-distill-test"}  # fmt: skip

@@ -38,6 +38,8 @@ class Pace:
     label: str
     total: int
     started: float
+    done_at_start: int = 0
+    """Examples already done when the clock started (the first event, or a resumed run's)."""
     done: int = 0
     updated: float = field(default=0.0)
 
@@ -47,10 +49,10 @@ class Pace:
 
     def per_minute(self) -> float | None:
         """Replies per minute so far; None before the first reply or the first second."""
-        elapsed = self.updated - self.started
-        if self.done <= 0 or elapsed <= 0:
+        elapsed, replies = self.updated - self.started, self.done - self.done_at_start
+        if replies <= 0 or elapsed <= 0:
             return None
-        return 60.0 * self.done / elapsed
+        return 60.0 * replies / elapsed
 
     def eta_seconds(self) -> float | None:
         """Seconds until the last example at the pace so far; None while unknown."""
@@ -91,8 +93,10 @@ class _Progress:
         elif kind == "example":
             label, done, total = str(event.get("label")), _int(event, "done"), _int(event, "total")
             if self.pace is None or self.pace.label != label or done < self.pace.done:
-                # A new evaluation; its clock starts at the event before its first reply.
-                self.pace = Pace(label=label, total=total, started=now, updated=now)
+                # A new evaluation: its clock starts now, counting only replies from here on.
+                self.pace = Pace(
+                    label=label, total=total, started=now, done_at_start=done, updated=now
+                )
             self.pace.total = total
             self.pace.update(done, now)
         elif kind == "rule_proposed":

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from langgraph_sdk import get_client
+from support.configs import fake_role, write_config
 from support.fakes import HELPFUL, student_http_reply, teacher_http_reply
 
 from concept_distill.testing import FakeOpenAIServer
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 
@@ -50,18 +49,16 @@ async def test_langgraph_dev_runs_the_graph_through_the_sdk(tmp_path: Path) -> N
         FakeOpenAIServer(reply=student_http_reply) as student,
         FakeOpenAIServer(reply=teacher_http_reply()) as teacher,
     ):
-        config = {
-            "task": {"name": "multiarith", "data_dir": str(DATA)},
-            "splits": {"seed": 5, "train": 8, "validation": 12, "test": 10},
-            "models": {
-                "student": {"base_url": student.base_url, "model": "s"},
-                "teacher": {"base_url": teacher.base_url, "model": "t"},
+        path = write_config(
+            tmp_path,
+            splits={"seed": 5, "train": 8, "validation": 12, "test": 10},
+            models={
+                "student": fake_role(student.base_url, "s"),
+                "teacher": fake_role(teacher.base_url, "t"),
             },
-            "loop": {"max_iterations": 1},
-            "run_dir": str(tmp_path / "runs"),
-        }
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(config))
+            loop={"max_iterations": 1},
+            run_dir=str(tmp_path / "runs"),
+        )
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = tmp_path / "langgraph-dev.log"

@@ -13,32 +13,25 @@ from pathlib import Path
 
 import anyio
 import pytest
-import yaml
+from support.configs import fake_role, write_config
 from support.fakes import HELPFUL, student_http_reply, teacher_http_reply
 
 from concept_distill.testing import FakeOpenAIServer
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 USELESS = ["When a problem mentions time, convert every duration to minutes first.",
            "When several people are named, list what each one has before adding."]  # fmt: skip
 CLI = [sys.executable, "-m", "concept_distill.cli", "run"]
 CONCURRENCY = 2
 
 
-def write_config(tmp_path: Path, student: str, teacher: str) -> Path:
-    config = {
-        "task": {"name": "multiarith", "data_dir": str(DATA)},
-        "splits": {"seed": 11, "train": 10, "validation": 24, "test": 12},
-        "models": {
-            "student": {"base_url": student, "model": "s", "max_retries": 0},
-            "teacher": {"base_url": teacher, "model": "t", "max_retries": 0},
-        },
-        "loop": {"max_iterations": 2},
-        "concurrency": CONCURRENCY,
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+def write_resume_config(tmp_path: Path, student: str, teacher: str) -> Path:
+    return write_config(
+        tmp_path,
+        splits={"seed": 11, "train": 10, "validation": 24, "test": 12},
+        models={"student": fake_role(student, "s"), "teacher": fake_role(teacher, "t")},
+        loop={"max_iterations": 2},
+        concurrency=CONCURRENCY,
+    )
 
 
 def run_to_end(command: list[str]) -> None:
@@ -46,12 +39,14 @@ def run_to_end(command: list[str]) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def kill_during_validation(command: list[str], log: Path) -> None:
+def kill_during_validation(command: list[str], log: Path, server: FakeOpenAIServer) -> None:
+    """kill -9 once the student has answered 12 validation requests past initialization."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
+    initialized = 10 + 24  # train + validation with the base prompt
     while time.monotonic() < deadline:
         text = log.read_text() if log.exists() else ""
-        if text.count('"label": "validate-') >= 3:
+        if '"phase": "validate"' in text and len(server.requests) >= initialized + 12:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             return
@@ -79,11 +74,13 @@ async def test_kill_9_during_validation_then_resume(tmp_path: Path) -> None:
         FakeOpenAIServer(reply=student_http_reply, latency_s=0.05) as student,
         FakeOpenAIServer(reply=teacher_http_reply(*USELESS, HELPFUL)) as teacher,
     ):
-        config = write_config(tmp_path, student.base_url, teacher.base_url)
+        config = write_resume_config(tmp_path, student.base_url, teacher.base_url)
         interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"
         first = [*CLI, str(config), "--run-dir", str(interrupted),
                  "--set", f"cache_path={interrupted}/cache.sqlite"]  # fmt: skip
-        await anyio.to_thread.run_sync(kill_during_validation, first, interrupted / "run.log")
+        await anyio.to_thread.run_sync(
+            kill_during_validation, first, interrupted / "run.log", student
+        )
         assert not (interrupted / "metrics.json").exists()
         await anyio.to_thread.run_sync(run_to_end, [*CLI, "--resume", str(interrupted)])
         interrupted_bodies = [request.body for request in student.requests]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.fakes import DATA, HELPFUL, USELESS, make_config, scripted_teacher, verifier
+from support.fakes import HELPFUL, USELESS, make_config, scripted_teacher, verifier
 
 from concept_distill.agents.student import Student
 from concept_distill.config import Config
@@ -19,7 +19,7 @@ PARTIAL = "When the total is a multiple of three, state it as 'The answer is N.'
 
 def two_rule_student() -> Student:
     """HELPFUL fixes every odd answer; PARTIAL only those divisible by three."""
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
     gold = {example.question: example.answer for example in task.load()}
 
     def reply(messages: list[WireMessage]) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from concept_distill.agents.student import Student
@@ -15,7 +13,6 @@ from concept_distill.models.messages import WireMessage
 from concept_distill.tasks import build_task
 from concept_distill.testing import ScriptedChatModel
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LIMITS = FailureLimits()
 
 
@@ -42,13 +39,13 @@ def test_thresholds_are_configurable() -> None:
 
 
 def _student(reply: object) -> Student:
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
     return Student(ScriptedChatModel(reply=reply, role="student"), task)  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
 async def test_mostly_unjudged_evaluation_stops_with_one_bare_error() -> None:
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
     examples = task.load()[:40]
     calls = 0
 
@@ -72,7 +69,7 @@ async def test_mostly_unjudged_evaluation_stops_with_one_bare_error() -> None:
 
 @pytest.mark.anyio
 async def test_wrong_answers_never_count() -> None:
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
     examples = task.load()[:40]
 
     def wrong(messages: list[WireMessage]) -> str:
@@ -84,7 +81,7 @@ async def test_wrong_answers_never_count() -> None:
 
 @pytest.mark.anyio
 async def test_an_unavailable_model_is_not_swallowed_by_the_student() -> None:
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
 
     def refused(messages: list[WireMessage]) -> str:
         raise ModelUnavailable("student: HTTP 401", role="student", endpoint="http://x/v1")

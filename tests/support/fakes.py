@@ -16,7 +16,6 @@ from concept_distill.models.messages import WireMessage
 from concept_distill.tasks import build_task
 from concept_distill.testing import RecordedRequest, ScriptedChatModel
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 _GOLD: dict[str, str] = {}
 HELPFUL = "When you give the result, end with the sentence 'The answer is N.' using digits."
 USELESS = "When a problem mentions time, convert every duration to minutes first."
@@ -26,7 +25,7 @@ GENERIC = "Always double-check your calculations carefully."
 def make_config(tmp_path: Path, **loop: Any) -> Config:
     return Config.model_validate(
         {
-            "task": {"name": "multiarith", "data_dir": str(DATA)},
+            "task": {"name": "multiarith"},
             "splits": {"seed": 7, "train": 12, "validation": 16, "test": 16},
             "models": {"student": {"base_url": "http://unused/v1", "model": "x"}},
             "acceptance": {"policy": "paired_test", "alpha": 0.1},
@@ -38,7 +37,7 @@ def make_config(tmp_path: Path, **loop: Any) -> Config:
 
 def rule_following_student(config: Config) -> tuple[Student, ScriptedChatModel]:
     """Right on every example whose gold is even; on the rest only with the helpful rule."""
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
 
     def reply(messages: list[WireMessage]) -> str:
         system = str(messages[0]["content"]) if messages[0]["role"] == "system" else ""
@@ -49,7 +48,7 @@ def rule_following_student(config: Config) -> tuple[Student, ScriptedChatModel]:
 
 
 def scripted_teacher(rounds: list[list[str]] | None = None) -> tuple[Teacher, ScriptedChatModel]:
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
     rounds = rounds if rounds is not None else [[HELPFUL, USELESS, GENERIC]]
     script = [
         json.dumps(
@@ -65,13 +64,13 @@ def scripted_teacher(rounds: list[list[str]] | None = None) -> tuple[Teacher, Sc
 
 
 def verifier() -> Verifier:
-    return Verifier(build_task("multiarith", data_dir=DATA))
+    return Verifier(build_task("multiarith"))
 
 
 def gold_answers() -> dict[str, str]:
     """MultiArith gold answers by question text (read once)."""
     if not _GOLD:
-        _GOLD.update((e.question, e.answer) for e in build_task("multiarith", data_dir=DATA).load())
+        _GOLD.update((e.question, e.answer) for e in build_task("multiarith").load())
     return _GOLD
 
 

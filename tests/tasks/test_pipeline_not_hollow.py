@@ -4,7 +4,6 @@ same code path as a real run (Student -> model layer contract -> Verifier -> san
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from concept_distill.sandbox import Sandbox, SandboxLimits
 from concept_distill.tasks import HumanEvalTask, Task, build_task
 from concept_distill.testing import ScriptedChatModel
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 REPLY_SHAPES: list[Callable[[str], str]] = [
     lambda n: f"Let me think. The answer is {n}.",
     lambda n: f"Step 1 ... step 2.\n#### {n}",
@@ -39,7 +37,7 @@ def answering(task: Task, examples: list[Example], answer: Callable[[Example], s
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", ["multiarith", "svamp", "gsm8k"])
 async def test_math_gold_answers_score_all_and_wrong_ones_none(name: str) -> None:
-    task = build_task(name, data_dir=DATA)
+    task = build_task(name)
     examples = task.load()[:60]
     verifier = Verifier(task)
 
@@ -94,7 +92,7 @@ async def test_humaneval_canonical_replies_pass_and_stubs_fail() -> None:
 async def test_model_failure_is_unjudged_not_wrong() -> None:
     from concept_distill.errors import ModelError
 
-    task = build_task("multiarith", data_dir=DATA)
+    task = build_task("multiarith")
     examples = task.load()[:4]
 
     def broken(messages: list[WireMessage]) -> str:

@@ -27,7 +27,6 @@ from concept_distill.tasks import HumanEvalTask, Task, build_task
 from concept_distill.tasks.code import program_from_reply
 from concept_distill.tasks.numbers import extract_final_number, format_number, parse_number
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FIXTURE = Path(__file__).parent / "fixtures" / "real_replies.jsonl"
 ROWS: list[dict[str, Any]] = [json.loads(line) for line in FIXTURE.open(encoding="utf-8")]
 MATH = [row for row in ROWS if row["dataset"] != "humaneval"]
@@ -44,7 +43,7 @@ CODE_SHAPES = {"fenced-function", "body-only", "prose-and-code", "multiple-block
 
 @pytest.fixture(scope="module")
 def tasks() -> dict[str, Task]:
-    return {name: build_task(name, data_dir=DATA) for name in ("multiarith", "svamp", "gsm8k")}
+    return {name: build_task(name) for name in ("multiarith", "svamp", "gsm8k")}
 
 
 @pytest.fixture(scope="module")

@@ -3,35 +3,27 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import anyio
 import pytest
-import yaml
+from support.configs import CLI, fake_role, write_config
 from support.fakes import HELPFUL, student_http_reply, teacher_http_reply
 
+from concept_distill import load_optimized_prompt
 from concept_distill.testing import FakeOpenAIServer
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 USELESS = "When a problem mentions time, convert every duration to minutes first."
-CLI = [sys.executable, "-m", "concept_distill.cli"]
 
 
-def write_config(tmp_path: Path, student_url: str, teacher_url: str) -> Path:
-    config = {
-        "task": {"name": "multiarith", "data_dir": str(DATA)},
-        "splits": {"seed": 3, "train": 10, "validation": 14, "test": 14},
-        "models": {
-            "student": {"base_url": student_url, "model": "s", "max_retries": 0},
-            "teacher": {"base_url": teacher_url, "model": "t", "max_retries": 0},
-        },
-        "loop": {"max_iterations": 2},
-        "run_dir": str(tmp_path / "runs"),
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+def write_run_config(tmp_path: Path, student_url: str, teacher_url: str) -> Path:
+    return write_config(
+        tmp_path,
+        splits={"seed": 3, "train": 10, "validation": 14, "test": 14},
+        models={"student": fake_role(student_url, "s"), "teacher": fake_role(teacher_url, "t")},
+        loop={"max_iterations": 2},
+        run_dir=str(tmp_path / "runs"),
+    )
 
 
 @pytest.mark.anyio
@@ -40,7 +32,7 @@ async def test_run_finishes_reports_and_resumes_without_new_calls(tmp_path: Path
         FakeOpenAIServer(reply=student_http_reply) as student,
         FakeOpenAIServer(reply=teacher_http_reply(HELPFUL, USELESS)) as teacher,
     ):
-        config = write_config(tmp_path, student.base_url, teacher.base_url)
+        config = write_run_config(tmp_path, student.base_url, teacher.base_url)
         plan = await anyio.run_process([*CLI, "run", str(config), "--dry-run"], check=False)
         assert plan.returncode == 0, plan.stderr.decode()
         assert "calls at most" in plan.stdout.decode() and len(student.requests) == 0
@@ -51,10 +43,30 @@ async def test_run_finishes_reports_and_resumes_without_new_calls(tmp_path: Path
         assert done.returncode == 0, done.stderr.decode()
         output = " ".join(done.stdout.decode().split())
         assert "report:" in output and "1 rule(s) accepted" in output
+        # Without a terminal, progress is plain lines: one per phase, and evaluation progress.
+        lines = done.stdout.decode().splitlines()
+        assert "phase: initialize" in lines and "phase: test" in lines
+        assert any(line.startswith("progress: initial-") for line in lines), lines
         calls = len(student.requests)
         again = await anyio.run_process([*CLI, "run", "--resume", str(run_dir)], check=False)
         assert again.returncode == 0, again.stderr.decode()
         assert len(student.requests) == calls
+        # Both prompt files hold the same prompt: `eval --prompt` with either hits the cache
+        # filled by the run's own test evaluation, so no request is made.
+        for name in ("optimized_prompt.txt", "optimized_prompt.json"):
+            evaluated = await anyio.run_process(
+                [*CLI, "eval", str(config), "--prompt", str(run_dir / name),
+                 "--run-dir", str(tmp_path / f"eval-{name}")],
+                check=False,
+            )  # fmt: skip
+            assert evaluated.returncode == 0, evaluated.stderr.decode()
+            assert len(student.requests) == calls, name
+    text, document = (run_dir / "optimized_prompt.txt", run_dir / "optimized_prompt.json")
+    prompt = load_optimized_prompt(document)
+    assert HELPFUL in prompt and not prompt.endswith("\n")
+    assert (
+        text.read_text() == prompt == load_optimized_prompt(text) == load_optimized_prompt(run_dir)
+    )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_accuracy_final"] == 1.0 > metrics["test_accuracy_base"]
     log = (run_dir / "run.log").read_text()

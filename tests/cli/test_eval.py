@@ -8,32 +8,24 @@ from pathlib import Path
 
 import anyio
 import pytest
-import yaml
+from support.configs import fake_role, write_config
 
 from concept_distill.tasks import build_task
 from concept_distill.testing import FakeOpenAIServer, RecordedRequest
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-
-def write_config(tmp_path: Path, base_url: str) -> Path:
-    config = {
-        "task": {"name": "multiarith", "data_dir": str(DATA)},
-        "splits": {"seed": 1, "train": 4, "validation": 4, "test": 12},
-        "models": {"student": {"base_url": base_url, "model": "fake", "max_retries": 0}},
-        "run_dir": str(tmp_path / "runs"),
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+def write_eval_config(tmp_path: Path, base_url: str) -> Path:
+    return write_config(
+        tmp_path,
+        splits={"seed": 1, "train": 4, "validation": 4, "test": 12},
+        models={"student": fake_role(base_url, "fake")},
+        run_dir=str(tmp_path / "runs"),
+    )
 
 
 @pytest.mark.anyio
 async def test_eval_numbers_match_the_per_example_file(tmp_path: Path) -> None:
-    gold = {
-        example.question: example.answer
-        for example in build_task("multiarith", data_dir=DATA).load()
-    }
+    gold = {example.question: example.answer for example in build_task("multiarith").load()}
 
     def reply(request: RecordedRequest) -> str:
         question = json.loads(request.body)["messages"][-1]["content"]
@@ -42,7 +34,7 @@ async def test_eval_numbers_match_the_per_example_file(tmp_path: Path) -> None:
         return f"The answer is {answer + (1 if answer % 3 == 0 else 0)}."
 
     async with FakeOpenAIServer(reply=reply) as server:
-        config = write_config(tmp_path, server.base_url)
+        config = write_eval_config(tmp_path, server.base_url)
         run_dir = tmp_path / "out"
         command = [
             sys.executable,
@@ -67,6 +59,8 @@ async def test_eval_numbers_match_the_per_example_file(tmp_path: Path) -> None:
     assert summary["accuracy"] == pytest.approx(correct / 12)
     assert summary["ci_low"] < summary["accuracy"] < summary["ci_high"]
     assert f"{correct}/12 judged correct" in done.stdout.decode()
+    # The results path stays on the line it belongs to, however long it is.
+    assert f"results: {run_dir / 'results' / 'test.jsonl'}" in done.stdout.decode().splitlines()
     assert first_requests == 12
     splits = json.loads((run_dir / "splits.json").read_text())
     assert sorted(row["example_id"] for row in rows) == sorted(splits["test"])

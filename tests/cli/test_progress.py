@@ -1,0 +1,83 @@
+"""Progress without a terminal: a line per phase, at most one progress line per interval."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from concept_distill.cli.progress import LiveView, Pace, PlainProgress, format_duration
+from concept_distill.events import IterationEvent, PhaseEvent, ProgressEvent, RuleDecidedEvent
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (42.4, "42s"), (59.6, "1m00s"), (185, "3m05s"), (3720, "1h02m"), (-3, "0s")],
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_pace_from_known_times() -> None:
+    pace = Pace(label="initial-train", total=40, started=0.0)
+    assert pace.per_minute() is None and pace.eta_seconds() is None
+    pace.update(10, 30.0)  # 10 replies in 30 s: 20 per minute, 30 left take 90 s
+    assert pace.per_minute() == pytest.approx(20.0)
+    assert pace.eta_seconds() == pytest.approx(90.0)
+    assert pace.describe() == "initial-train: 10/40, 20.0 replies/min, ETA 1m30s"
+
+
+def test_plain_lines_are_throttled_to_one_per_interval() -> None:
+    clock, out = Clock(), io.StringIO()
+    progress = PlainProgress(out, interval_s=10.0, clock=clock)
+    progress(PhaseEvent(phase="initialize"))
+    for done in range(1, 31):  # one reply per second for 30 s
+        clock.now += 1.0
+        progress(ProgressEvent(label="initial-train", done=done, total=30))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "phase: initialize"
+    progress_lines = [line for line in lines if line.startswith("progress: ")]
+    # The first reply, then at 11 s, 21 s, and the last one (30/30): never more than 1 per 10 s.
+    assert [line.split(",")[0] for line in progress_lines] == [
+        "progress: initial-train: 1/30",
+        "progress: initial-train: 11/30",
+        "progress: initial-train: 21/30",
+        "progress: initial-train: 30/30",
+    ]
+    assert progress_lines[2].endswith("21/30, 60.0 replies/min, ETA 9s")
+
+
+def test_plain_lines_for_rules_and_rounds_accept_dicts_too() -> None:
+    out = io.StringIO()
+    progress = PlainProgress(out, clock=Clock())
+    progress(RuleDecidedEvent(rule_id="r1-0-1", text="Say the answer.", status="accepted"))
+    progress({"event": "iteration", "iteration": 1, "validation_accuracy": 0.625, "rules": 1})
+    assert out.getvalue().splitlines() == [
+        "rule r1-0-1 accepted: Say the answer.",
+        "round 1 done: validation accuracy 62.5%",
+    ]
+
+
+def test_live_view_shows_the_eta_of_the_current_evaluation() -> None:
+    clock = Clock()
+    view = LiveView(clock=clock)
+    view(PhaseEvent(phase="validate"))
+    view(ProgressEvent(label="validate-r1", done=0, total=20))
+    clock.now += 60.0
+    view(ProgressEvent(label="validate-r1", done=5, total=20))
+    view(IterationEvent(iteration=1, validation_accuracy=0.5, rules=1))
+    text = io.StringIO()
+    from rich.console import Console
+
+    Console(file=text, width=120).print(view.render())
+    rendered = text.getvalue()
+    assert "validate-r1: 5/20, 5.0 replies/min, ETA 3m00s" in rendered
+    assert "50.0%" in rendered

@@ -1,0 +1,42 @@
+"""`load_optimized_prompt` reads either file a run writes, exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from concept_distill import ConfigError, load_optimized_prompt
+
+PROMPT = "You are a helpful assistant.\n\nRules:\n1. End with 'The answer is N.'"
+
+
+def test_json_text_and_run_directory_give_the_same_prompt(tmp_path: Path) -> None:
+    (tmp_path / "optimized_prompt.json").write_text(json.dumps({"prompt": PROMPT, "rules": []}))
+    (tmp_path / "optimized_prompt.txt").write_text(PROMPT)
+    assert load_optimized_prompt(tmp_path / "optimized_prompt.json") == PROMPT
+    assert load_optimized_prompt(tmp_path / "optimized_prompt.txt") == PROMPT
+    assert load_optimized_prompt(tmp_path) == PROMPT
+
+
+def test_a_text_file_is_read_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "prompt.txt"
+    path.write_text("line one\n")
+    assert load_optimized_prompt(path) == "line one\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{", "bad JSON"), ('{"prompt": 3}', "string field 'prompt'"), ("[]", "string field")],
+)
+def test_bad_json_is_a_config_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "optimized_prompt.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_optimized_prompt(path)
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read prompt"):
+        load_optimized_prompt(tmp_path / "nope.txt")
