@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from concept_distill.records import Example, ExampleResult
+import anyio
+
+from concept_distill.agents.verifier import Verifier
+from concept_distill.records import Attempt, Example, ExampleResult
 from concept_distill.tasks.base import Task
 
 AnswerJudge = Callable[[Example, str], bool]
@@ -20,9 +23,8 @@ def scorer_judge(task: Task) -> AnswerJudge | None:
     """The task's extractor and scorer as a judge; None for a code task.
 
     A code task is judged by running the program in the sandbox, which is asynchronous and
-    belongs to the verifier: judge the solutions there first (`Verifier.judge` on an `Attempt`
-    holding each solution) and pass `lambda example, _reply: verdicts[example.id]`, or pass no
-    judge and show every mistake.
+    belongs to the verifier: use `verifier_judge` when a sandbox is at hand, or pass no judge and
+    show every mistake.
     """
     if task.checks_code:
         return None
@@ -32,6 +34,29 @@ def scorer_judge(task: Task) -> AnswerJudge | None:
         return extracted is not None and task.score(example, extracted)[0]
 
     return judge
+
+
+async def verifier_judge(
+    verifier: Verifier, examples: Sequence[Example], solutions: Mapping[str, str | None]
+) -> AnswerJudge:
+    """A judge whose verdicts the verifier gave up front, for any task (code runs in its sandbox).
+
+    Each solution is judged once, concurrently; `unjudged` (sandbox trouble) counts as not solved.
+    """
+    verdicts: dict[str, bool] = {}
+
+    async def one(example: Example) -> None:
+        reply = solutions.get(example.id)
+        if reply is None:
+            verdicts[example.id] = False
+            return
+        attempt = Attempt(example_id=example.id, reply=reply)
+        verdicts[example.id] = (await verifier.judge(example, attempt)).correct
+
+    async with anyio.create_task_group() as group:
+        for example in examples:
+            group.start_soon(one, example)
+    return lambda example, _reply: verdicts.get(example.id, False)
 
 
 def solved_mistakes(

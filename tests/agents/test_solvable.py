@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from concept_distill.agents.solvable import scorer_judge, solved_mistakes
+from concept_distill.agents.solvable import scorer_judge, solved_mistakes, verifier_judge
 from concept_distill.agents.teacher import Teacher
+from concept_distill.agents.verifier import Verifier
 from concept_distill.errors import ModelError
 from concept_distill.models.messages import WireMessage
 from concept_distill.records import Attempt, Example, ExampleResult, Judgement
+from concept_distill.sandbox import Verdict
+from concept_distill.sandbox.verdict import VerdictStatus
 from concept_distill.tasks import HumanEvalTask, build_task
 from concept_distill.testing import ScriptedChatModel
 
@@ -84,3 +87,41 @@ async def test_solve_all_answers_each_example_and_records_a_failed_call(tmp_path
     judge = scorer_judge(teacher.task)
     kept = solved_mistakes([wrong(ROLLS), wrong(LEGS), wrong(PENS)], solutions, judge)
     assert [example.id for example, _ in kept] == ["g-1", "g-3"]
+
+
+class ScriptedRunner:
+    """A sandbox stand-in: a program passes when it adds its arguments."""
+
+    def __init__(self) -> None:
+        self.programs: list[str] = []
+
+    async def run(
+        self, program: str, tests: str, *, entry_point: str | None = None, trusted: str = ""
+    ) -> Verdict:
+        self.programs.append(program)
+        status: VerdictStatus = "passed" if "return a + b" in program else "failed"
+        return Verdict(status=status, duration_s=0.01)
+
+
+@pytest.mark.anyio
+async def test_a_code_task_is_judged_by_the_verifiers_sandbox() -> None:
+    stub = 'def add(a, b):\n    """Add two numbers."""\n'
+    examples = [
+        Example(
+            id=f"h-{n}", question=stub, answer="", tests="assert add(1, 2) == 3", entry_point="add"
+        )
+        for n in range(3)
+    ]
+    runner = ScriptedRunner()
+    judge = await verifier_judge(
+        Verifier(HumanEvalTask(Path("unused.jsonl.gz")), sandbox=runner),
+        examples,
+        {
+            "h-0": "```python\ndef add(a, b):\n    return a + b\n```",
+            "h-1": "    return a - b\n",
+            "h-2": None,
+        },
+    )
+    kept = solved_mistakes([wrong(e) for e in examples], {"h-0": "", "h-1": "", "h-2": ""}, judge)
+    assert [example.id for example, _ in kept] == ["h-0"]
+    assert len(runner.programs) == 2
