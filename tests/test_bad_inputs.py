@@ -286,6 +286,11 @@ CASES = [
         "not a run directory",
     ),
     Case("neither config nor --resume", lambda e: ["run"], "give a CONFIG"),
+    Case(
+        "--run-dir is a file",
+        lambda e: ["run", e.config(), "--run-dir", e.text("taken", "x")],
+        "taken",
+    ),
     # --- eval
     Case(
         "eval --prompt not UTF-8",
