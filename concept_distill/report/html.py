@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concept_distill.models import SpendReport
 from concept_distill.records import Rule
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -22,20 +25,30 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):.1f}%" if isinstance(value, int | float) else "n/a"
 
 
-def _plot(history: list[dict[str, Any]]) -> str:
-    """Validation accuracy per iteration as an embedded PNG (matplotlib, no display needed)."""
+def accuracy_figure(history: list[dict[str, Any]]) -> Figure:
+    """Validation accuracy per iteration; iterations are whole numbers, and so are the ticks."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(figsize=(6, 3))
     iterations = [record["iteration"] for record in history]
     accuracy = [100 * record["validation_accuracy"] for record in history]
     axes.plot(iterations, accuracy, marker="o")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("iteration")
     axes.set_ylabel("validation accuracy (%)")
     axes.grid(alpha=0.3)
+    return figure
+
+
+def _plot(history: list[dict[str, Any]]) -> str:
+    """Validation accuracy per iteration as an embedded PNG (matplotlib, no display needed)."""
+    from matplotlib import pyplot as plt
+
+    figure = accuracy_figure(history)
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=100)
