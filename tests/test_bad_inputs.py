@@ -467,15 +467,21 @@ def test_a_failing_endpoint_stops_the_run_in_one_line(
     portal: BlockingPortal,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Exit 1 (a system failure, not bad input), naming the role, the endpoint and the cause."""
+    """Exit 1 (a system failure, not bad input), naming the role, the endpoint and the cause;
+    the retries are in run.log, the API key nowhere."""
+    secret = "sk-bad-inputs-SECRET-0042"
+    monkeypatch.setenv("BAD_INPUTS_KEY", secret)
     failing = FakeOpenAIServer(reply=lambda _request: fault) if fault is not None else None
     if failing is not None:
         portal.call(failing.start)
     url = failing.base_url if failing is not None else _closed_port_url()
     env = Env(tmp_path, endpoint.base_url)
+    role_settings = {"base_url": url, "max_retries": 1, "retry_backoff_s": 0.01}
+    changes = {f"models__{role}__{key}": value for key, value in role_settings.items()}
     try:
-        code = main(["run", env.config(**{f"models__{role}__base_url": url})])
+        code = main(["run", env.config(**changes, models__student__api_key_env="BAD_INPUTS_KEY")])
     finally:
         if failing is not None:
             portal.call(failing.aclose)
@@ -485,3 +491,10 @@ def test_a_failing_endpoint_stops_the_run_in_one_line(
     assert code == 1, err
     assert len(lines) == 1 and "Traceback" not in err, err
     assert role in lines[0] and url.removeprefix("http://") in lines[0] and cause in lines[0]
+    log = "".join(path.read_text() for path in tmp_path.glob("runs/*/run.log"))
+    assert f"WARNING concept_distill.models: {role} model" in log
+    if fault is None or fault.status >= 500:
+        assert "attempt 1 failed" in log  # a retryable fault was retried, and logged
+    else:
+        assert "attempt 1 failed" not in log  # 401/404: no retry
+    assert secret not in err and secret not in log
