@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo venv system-deps local-models demo-models clean lock bench
+.PHONY: test lint typecheck unit demo venv system-deps local-models demo-models clean lock bench docs
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -54,9 +54,14 @@ unit: venv system-deps local-models
 test: lint typecheck unit
 
 bench: venv system-deps local-models
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/sandbox_throughput.py
 	$(BIN)/python bench/model_overhead.py
 	$(BIN)/python bench/local_server.py
+
+# Regenerate docs/config.md and docs/teacher-reply.md from the code (a test checks they are fresh).
+docs: venv
+	$(BIN)/python -m concept_distill.docs
 
 # A real distillation with the local models (no API key): see configs/demo.yaml.
 demo: venv system-deps demo-models
