@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from concept_distill.local.registry import MODELS
-
 if TYPE_CHECKING:
     from concept_distill.local.doctor import DoctorReport
     from concept_distill.local.registry import LocalModel
@@ -35,7 +33,9 @@ app = typer.Typer(
 
 ModelOption = Annotated[
     list[str] | None,
-    typer.Option("--model", "-m", help=f"Model key, repeatable; one of: {', '.join(MODELS)}."),
+    # The keys are not listed here: that would import the registry (pydantic models) whenever
+    # any command starts. `models doctor` lists them.
+    typer.Option("--model", "-m", help="Model key, repeatable (`models doctor` lists them)."),
 ]
 CacheOption = Annotated[
     Path | None,
@@ -100,6 +100,7 @@ def serve_command(
 def _fetched_models(cache_dir: Path | None) -> list[LocalModel]:
     from concept_distill.errors import ConfigError
     from concept_distill.local.fetch import model_path
+    from concept_distill.local.registry import MODELS
 
     present = [m for m in MODELS.values() if model_path(m, cache_dir).is_file()]
     if not present:

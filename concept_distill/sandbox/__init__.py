@@ -1,9 +1,30 @@
-"""The code sandbox: candidate programs run isolated; trusted code decides every pass."""
+"""The code sandbox: candidate programs run isolated; trusted code decides every pass.
 
-from concept_distill.sandbox.isolation import IsolationReport, Layer
-from concept_distill.sandbox.limits import SandboxLimits
-from concept_distill.sandbox.supervisor import Sandbox, SandboxJob, VerdictBatch
-from concept_distill.sandbox.verdict import Verdict, VerdictStatus
+Public names are imported on first use (PEP 562), so `concept-distill --help` and the command
+registration never load the supervisor.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concept_distill.sandbox.isolation import IsolationReport, Layer
+    from concept_distill.sandbox.limits import SandboxLimits
+    from concept_distill.sandbox.supervisor import Sandbox, SandboxJob, VerdictBatch
+    from concept_distill.sandbox.verdict import Verdict, VerdictStatus
+
+_EXPORTS: dict[str, str] = {
+    "IsolationReport": "isolation",
+    "Layer": "isolation",
+    "SandboxLimits": "limits",
+    "Sandbox": "supervisor",
+    "SandboxJob": "supervisor",
+    "VerdictBatch": "supervisor",
+    "Verdict": "verdict",
+    "VerdictStatus": "verdict",
+}
 
 __all__ = [
     "IsolationReport",
@@ -15,3 +36,13 @@ __all__ = [
     "VerdictBatch",
     "VerdictStatus",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
