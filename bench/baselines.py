@@ -33,8 +33,8 @@ from pathlib import Path
 import anyio
 from pydantic import BaseModel
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.config import DEFAULT_BASE_PROMPT
 from concept_distill.local import LlamaServer, default_cache_dir, get_model
 from concept_distill.loop.evaluation import Evaluation, ProgressCallback, evaluate
@@ -113,8 +113,8 @@ async def run_cell(
     evaluation = await evaluate(
         DEFAULT_BASE_PROMPT,
         examples,
-        student=Student(models["student"], task),
-        verifier=Verifier(task, sandbox),
+        student=ChatStudent(models["student"], task),
+        verifier=TaskVerifier(task, sandbox),
         concurrency=SLOTS,
         on_result=report,
     )

@@ -70,10 +70,17 @@ class LocalServerConfig(_Strict):
 
 
 class ModelsConfig(_Strict):
-    """The model of each role."""
+    """The model of each role.
 
-    student: ModelConfig | LocalRole = Field(description="The weak model being improved.")
-    teacher: ModelConfig | LocalRole | None = Field(None, description="The strong model.")
+    A role given as an object in Python (`distill(config, student=...)`) needs no entry here.
+    """
+
+    student: ModelConfig | LocalRole | None = Field(
+        None, description="The weak model being improved (required unless given in Python)."
+    )
+    teacher: ModelConfig | LocalRole | None = Field(
+        None, description="The strong model (required by `run` unless given in Python)."
+    )
 
 
 class PromptConfig(_Strict):
@@ -135,7 +142,7 @@ class Config(_Strict):
 
     task: TaskConfig
     splits: SplitConfig = Field(default_factory=SplitConfig, description="Data splits.")
-    models: ModelsConfig
+    models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model per role.")
     local_server: LocalServerConfig = Field(default_factory=LocalServerConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits, description="Code sandbox.")

@@ -17,9 +17,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.teacher import Teacher
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.contracts import Student, Teacher, Verifier
 from concept_distill.config import Config
 from concept_distill.errors import ConfigError
 from concept_distill.events import Event, parse_event

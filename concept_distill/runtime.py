@@ -11,8 +11,8 @@ from types import TracebackType
 
 import anyio
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.config import Config, LocalRole
 from concept_distill.models import ModelConfig, ModelSet
 from concept_distill.records import Example
@@ -88,15 +88,15 @@ class Runtime:
     ) -> None:
         await self._stack.aclose()
 
-    def student(self) -> Student:
+    def student(self) -> ChatStudent:
         """The student agent."""
         assert self.models is not None, "use the runtime as an async context manager"
-        return Student(self.models["student"], self.task)
+        return ChatStudent(self.models["student"], self.task)
 
     def examples(self) -> dict[str, Example]:
         """Every example of the splits, by id."""
         return {example.id: example for split in self.splits.values() for example in split}
 
-    def verifier(self) -> Verifier:
+    def verifier(self) -> TaskVerifier:
         """The verifier agent."""
-        return Verifier(self.task, self.sandbox)
+        return TaskVerifier(self.task, self.sandbox)

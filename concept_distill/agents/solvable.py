@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import anyio
 
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.contracts import Verifier
 from concept_distill.records import Attempt, Example, ExampleResult
 from concept_distill.tasks.base import Task
 

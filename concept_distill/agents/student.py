@@ -10,7 +10,7 @@ from concept_distill.records import Attempt, Example
 from concept_distill.tasks.base import Task
 
 
-class Student:
+class ChatStudent:
     """A pure async function of (prompt, example) -> Attempt; a failed call is a recorded Attempt.
 
     The model layer does the limiting, retrying, caching and counting.

@@ -28,7 +28,7 @@ from concept_distill.models import ChatRole
 from concept_distill.records import Example, ExampleResult
 from concept_distill.tasks.base import Task
 
-__all__ = ["MAX_WORDS", "Induction", "ProposedRule", "Teacher", "TeacherReply"]
+__all__ = ["MAX_WORDS", "ChatTeacher", "Induction", "ProposedRule", "TeacherReply"]
 
 _REPLY_CHARS = 1500
 _CALCULATOR_NOTE = re.compile(r"<<[^<>]*>>")  # GSM8K's "<<48/2=24>>" annotations
@@ -76,7 +76,7 @@ class Induction(BaseModel):
     samples: int = Field(1, description="Teacher samples asked for this batch.")
 
 
-class Teacher:
+class ChatTeacher:
     """Turns mistakes into candidate rules through the model layer (structured output)."""
 
     def __init__(

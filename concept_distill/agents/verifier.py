@@ -23,7 +23,7 @@ class CodeRunner(Protocol):
         ...
 
 
-class Verifier:
+class TaskVerifier:
     """Judges attempts for one task; needs a sandbox only for code tasks."""
 
     def __init__(self, task: Task, sandbox: CodeRunner | None = None) -> None:

@@ -14,9 +14,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.teacher import Teacher
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.contracts import Student, Teacher, Verifier
 from concept_distill.config import Config
 from concept_distill.graph.nodes import DistillNodes
 from concept_distill.graph.resources import RoleInput

@@ -15,7 +15,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from concept_distill.agents.prompts import prompt_with_rules
-from concept_distill.agents.rule_filters import check_rule
+from concept_distill.agents.rule_filters import batch_text, check_rule, distinct_rules
+from concept_distill.agents.solvable import scorer_judge, solved_mistakes, verifier_judge
 from concept_distill.agents.teacher import Induction
 from concept_distill.config import config_as_yaml
 from concept_distill.events import IterationEvent, PhaseEvent, RuleDecidedEvent, RuleProposedEvent
@@ -200,8 +201,15 @@ class DistillNodes:
         ]
         iteration, index = payload["iteration"], payload["batch_index"]
         tagged = _tagged(config, "induce", iteration=iteration, batch=index)
+        loop = resources.config.loop
         try:
-            induction = await resources.teacher.induce(payload["prompt"], batch, config=tagged)
+            if loop.teacher_solves_first:
+                batch = await self._solvable(resources, batch, tagged)
+                if not batch:
+                    return {}  # a teacher that cannot solve these should not write rules
+            induction = await resources.teacher.induce(
+                payload["prompt"], batch, samples=loop.teacher_samples, config=tagged
+            )
         except BudgetExhausted:
             return {}
         rules = proposed_rules(payload, batch, induction)
@@ -212,6 +220,20 @@ class DistillNodes:
             )  # fmt: skip
         return {"rules": [as_json(rule) for rule in rules]}
 
+    async def _solvable(
+        self,
+        resources: RunResources,
+        batch: list[tuple[Example, ExampleResult]],
+        config: RunnableConfig,
+    ) -> list[tuple[Example, ExampleResult]]:
+        """The mistakes whose problem the teacher solves itself (judged like the student's)."""
+        examples = [example for example, _ in batch]
+        solutions = await resources.teacher.solve_all(examples, config=config)
+        judge = scorer_judge(resources.task) or await verifier_judge(
+            resources.verifier, examples, solutions
+        )
+        return solved_mistakes(batch, solutions, judge)
+
     async def validate(
         self, state: DistillState, config: RunnableConfig, runtime: Ctx
     ) -> DistillState:
@@ -220,6 +242,7 @@ class DistillNodes:
         resources.emit(PhaseEvent(phase="validate"))
         iteration = state.get("iteration", 0) + 1
         ledger = {rule.id: rule for rule in rules_of(state)}
+        ledger, duplicates = drop_duplicates(ledger, iteration)
         candidates = [
             rule.id
             for rule in ledger.values()
@@ -247,7 +270,7 @@ class DistillNodes:
             )  # fmt: skip
         incumbent = {k: v for k, v in outcome.incumbent_results.items() if v is not None}
         return {
-            "rules": [as_json(rule) for rule in decided],
+            "rules": [as_json(rule) for rule in [*duplicates, *decided]],
             "accepted_rule_ids": list(outcome.incumbent),
             "incumbent_validation": incumbent or state.get("incumbent_validation", {}),
             "spend": as_json(resources.totals()),
@@ -265,12 +288,7 @@ class DistillNodes:
         async def evaluate(prompt: Prompt, ids: Sequence[str]) -> Results:
             text = prompt_with_rules(state["base_prompt"], [ledger[i].text for i in prompt])
             label = f"validate-{'+'.join(prompt) or 'base'}-{ids[0]}"
-            try:
-                evaluation = await resources.evaluate(
-                    label, text, [examples[i] for i in ids], config
-                )
-            except BudgetExhausted:
-                return dict.fromkeys(ids)
+            evaluation = await resources.evaluate(label, text, [examples[i] for i in ids], config)
             judged = correctness(evaluation)
             return {i: judged.get(i) for i in ids}
 
@@ -335,13 +353,16 @@ class DistillNodes:
         resources.emit(PhaseEvent(phase="audit"))
         ledger = {rule.id: rule for rule in rules_of(state)}
         validation_ids = [example.id for example in resources.splits["validation"]]
-        outcome = await audit_rules(
-            kept,
-            race_order(validation_ids, resources.config.acceptance.seed),
-            self._evaluator(resources, state, ledger, _tagged(config, "audit")),
-            usefulness={i: ledger[i].validation_delta or 0.0 for i in kept},
-            budget_exhausted=lambda: _spent(resources),
-        )
+        try:
+            outcome = await audit_rules(
+                kept,
+                race_order(validation_ids, resources.config.acceptance.seed),
+                self._evaluator(resources, state, ledger, _tagged(config, "audit")),
+                usefulness={i: ledger[i].validation_delta or 0.0 for i in kept},
+                budget_exhausted=lambda: _spent(resources),
+            )
+        except BudgetExhausted:
+            return {}  # the audit never adds a rule: with no budget left, keep them all
         pruned = [
             ledger[record.rule].model_copy(
                 update={"status": "pruned", "reason": record.reason,
@@ -452,12 +473,13 @@ def proposed_rules(
                 reason=induction.failure,
             )
         ]  # fmt: skip
-    problems = "\n".join(example.question for example, _ in batch)
-    answers = "\n".join(f"{e.answer}\n{result.attempt.reply}" for e, result in batch)
+    problems, answers = batch_text(batch)
     existing = list(payload["existing"])
     rules = []
     for number, proposal in enumerate(induction.reply.rules, start=1):
-        status, reason = check_rule(proposal.rule, problems, answers, existing)
+        status, reason = check_rule(
+            proposal.rule, problems, answers, existing, illustration=proposal.example or ""
+        )
         sources = [
             payload["mistake_ids"][n - 1]
             for n in proposal.mistakes
@@ -465,13 +487,26 @@ def proposed_rules(
         ]
         rules.append(
             Rule(
-                id=f"{prefix}-{number}", text=" ".join(proposal.rule.split()),
+                id=f"{prefix}-{number}", text=proposal.student_text(),
                 iteration=iteration, source_mistakes=sources or payload["mistake_ids"],
                 diagnosis=induction.reply.diagnosis, status=status, reason=reason,
             )
         )  # fmt: skip
         existing.append(proposal.rule)
     return rules
+
+
+def drop_duplicates(ledger: dict[str, Rule], iteration: int) -> tuple[dict[str, Rule], list[Rule]]:
+    """Mark this round's near-duplicate proposals (parallel batches cannot see each other's)."""
+    earlier = [r.text for r in ledger.values() if r.iteration < iteration and r.text]
+    fresh = [r for r in ledger.values() if r.iteration == iteration and r.status == "proposed"]
+    keep = set(distinct_rules([rule.text for rule in fresh], earlier))
+    duplicates = [
+        rule.model_copy(update={"status": "duplicate", "reason": "same as another proposal"})
+        for index, rule in enumerate(fresh)
+        if index not in keep
+    ]
+    return {**ledger, **{rule.id: rule for rule in duplicates}}, duplicates
 
 
 def decide_rules(

@@ -29,9 +29,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.teacher import Teacher
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.contracts import Student, Teacher, Verifier
+from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.teacher import ChatTeacher
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.config import Config, LocalRole
 from concept_distill.errors import ConfigError
 from concept_distill.events import Event, ProgressEvent
@@ -87,6 +88,7 @@ class RunResources:
         self._given_verifier = verifier
         self._require_teacher = require_teacher
         self._stack = AsyncExitStack()
+        self._limiter = anyio.CapacityLimiter(config.concurrency)
         self.task: Task = _build_task(config)
         self.splits: dict[SplitName, list[Example]] = {}
         self.run_dir: RunDirectory | None = None
@@ -117,6 +119,8 @@ class RunResources:
 
     async def _open(self) -> None:
         config = self.config
+        if self._given_student is None and config.models.student is None:
+            raise ConfigError("models.student: no student model")
         if self._require_teacher and self._given_teacher is None and config.models.teacher is None:
             raise ConfigError("models.teacher: a distillation needs a teacher model")
         examples = await anyio.to_thread.run_sync(self.task.load)
@@ -127,13 +131,19 @@ class RunResources:
         budget = Budget.model_validate(config.budget.model_dump())
         self.ledger = await CallLedger(self.run_dir.path / LEDGER_FILE, budget).open()
         roles = await self._roles()
-        self._student = _as_agent(self._given_student, Student, roles.get("student"), self)
-        if "teacher" in roles or isinstance(self._given_teacher, Teacher):
-            teacher = self._given_teacher
-            self._teacher = (
-                teacher
-                if isinstance(teacher, Teacher)
-                else Teacher(roles["teacher"], self.task, max_rules=config.loop.rules_per_batch)
+        if isinstance(self._given_student, Student):
+            self._student = self._given_student
+        else:
+            self._student = ChatStudent(roles["student"], self.task)
+        if isinstance(self._given_teacher, Teacher):
+            self._teacher = self._given_teacher
+        elif "teacher" in roles:
+            self._teacher = ChatTeacher(
+                roles["teacher"],
+                self.task,
+                max_rules=config.loop.rules_per_batch,
+                rule_form=config.loop.rule_form,
+                chars_per_token=config.loop.chars_per_token,
             )
         self._verifier = self._given_verifier or await self._default_verifier()
 
@@ -146,7 +156,7 @@ class RunResources:
             ("teacher", self._given_teacher, config.models.teacher),
         ):
             if isinstance(given, Student | Teacher):
-                continue
+                continue  # a ready agent: used as it is
             wanted[role] = given if given is not None else spec
         wanted = {role: spec for role, spec in wanted.items() if spec is not None}
         endpoints: dict[str, ModelConfig] = {
@@ -199,14 +209,14 @@ class RunResources:
 
     async def _default_verifier(self) -> Verifier:
         if not self.task.checks_code:
-            return Verifier(self.task)
+            return TaskVerifier(self.task)
         from concept_distill.sandbox import Sandbox
 
         limits = self.config.sandbox
         sandbox = await self._stack.enter_async_context(
             SHARED.acquire(("sandbox", limits), lambda: Sandbox(limits))
         )
-        return Verifier(self.task, sandbox)
+        return TaskVerifier(self.task, sandbox)
 
     # -- what the nodes use ----------------------------------------------------------------
 
@@ -269,6 +279,9 @@ class RunResources:
             concurrency=self.config.concurrency,
             on_result=progress,
             config=config,
+            label=label,
+            limiter=self._limiter,
+            limits=self.config.failures,
         )
         await self.directory.write_jsonl(f"results/{label}.jsonl", evaluation.results)
         return evaluation
@@ -297,14 +310,6 @@ def _open_run_dir(config: Config, requested: Path | None) -> RunDirectory:
     except OSError as error:
         raise ConfigError(f"cannot create run directory {requested}: {error.strerror}") from None
     return RunDirectory(requested)
-
-
-def _as_agent(given: object, kind: type[Student], role: ChatRole | None, res: RunResources) -> Any:
-    if isinstance(given, kind):
-        return given
-    if role is None:
-        raise ConfigError("models.student: no student model")
-    return Student(role, res.task)
 
 
 def _wrap_chat_model(

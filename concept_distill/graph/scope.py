@@ -21,9 +21,7 @@ import anyio
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.teacher import Teacher
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.contracts import Student, Teacher, Verifier
 from concept_distill.config import Config
 from concept_distill.graph.resources import CURRENT_RUN, RoleInput, RunResources
 

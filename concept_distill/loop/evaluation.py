@@ -13,8 +13,7 @@ import anyio
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.contracts import Student, Verifier
 from concept_distill.errors import single_error
 from concept_distill.loop.health import FailureLimits, check_unjudged
 from concept_distill.loop.stats import PairedComparison, paired_comparison, wilson_interval
@@ -83,6 +82,7 @@ async def evaluate(
     config: RunnableConfig | None = None,
     limits: FailureLimits | None = None,
     label: str = "evaluation",
+    limiter: anyio.CapacityLimiter | None = None,
 ) -> Evaluation:
     """Answer and judge every example under `prompt`; at most `concurrency` in flight.
 
@@ -93,7 +93,9 @@ async def evaluate(
     """
     started = time.monotonic()
     results: list[ExampleResult | None] = [None] * len(examples)
-    limiter = anyio.CapacityLimiter(max(1, concurrency))
+    # A caller running several evaluations at once (racing) passes one shared limiter, so
+    # `concurrency` bounds the examples in flight across all of them.
+    limiter = limiter or anyio.CapacityLimiter(max(1, concurrency))
     limits = limits or FailureLimits()
     finished = unjudged = 0
 

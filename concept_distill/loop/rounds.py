@@ -22,6 +22,7 @@ from dataclasses import replace
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
+from concept_distill.errors import single_error
 from concept_distill.loop.acceptance import (
     AcceptancePolicy,
     CandidateTest,
@@ -30,6 +31,7 @@ from concept_distill.loop.acceptance import (
     Tally,
     Verdict,
 )
+from concept_distill.models.ledger import BudgetExhausted
 
 Prompt = tuple[str, ...]
 """The rule ids a prompt holds, in order (the base prompt is `()`)."""
@@ -38,7 +40,8 @@ Results = Mapping[str, bool | None]
 """Correctness per example id; None for an example the system could not judge."""
 
 Evaluate = Callable[[Prompt, Sequence[str]], Awaitable[Results]]
-"""Evaluate a prompt on these example ids; must answer for every id asked."""
+"""Evaluate a prompt on these example ids; must answer for every id asked, or raise
+`BudgetExhausted` when a budget stops it (the race then ends with stop `budget`)."""
 
 
 def race_order(example_ids: Sequence[str], seed: int) -> list[str]:
@@ -141,9 +144,12 @@ async def _fill(
             results = await evaluate(prompt, missing)
             have.update({i: results[i] for i in missing})
 
-    async with anyio.create_task_group() as group:
-        for prompt in dict.fromkeys(prompts):
-            group.start_soon(one, prompt)
+    try:
+        async with anyio.create_task_group() as group:
+            for prompt in dict.fromkeys(prompts):
+                group.start_soon(one, prompt)
+    except BaseExceptionGroup as group_error:
+        raise single_error(group_error) from None
 
 
 async def _race(
@@ -170,7 +176,14 @@ async def _race(
             break
         ids = order[seen : seen + chunk]
         prompts = [incumbent, *((*incumbent, c) for c in running)]
-        await _fill(known, prompts, ids, evaluate)
+        try:
+            await _fill(known, prompts, ids, evaluate)
+        except BudgetExhausted:
+            # The chunk is incomplete: decide nothing on it (a resume would not see it either).
+            for race in running.values():
+                spent = Verdict("budget", 1.0, "validation budget spent")
+                records.append(race.evidence(number, incumbent, seen, spent))
+            break
         seen += len(ids)
         base = known[incumbent]
         for candidate, race in list(running.items()):

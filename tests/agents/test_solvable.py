@@ -1,4 +1,4 @@
-"""Teacher solves first: the teacher's own solution, and the mistakes it may then be shown."""
+"""ChatTeacher solves first: the teacher's own solution, and the mistakes it may then be shown."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from concept_distill.agents.solvable import scorer_judge, solved_mistakes, verifier_judge
-from concept_distill.agents.teacher import Teacher
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.teacher import ChatTeacher
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.errors import ModelError
 from concept_distill.models.messages import WireMessage
 from concept_distill.records import Attempt, Example, ExampleResult, Judgement
@@ -62,7 +62,7 @@ def test_a_code_task_needs_a_judge_from_the_sandbox() -> None:
 @pytest.mark.anyio
 async def test_the_teacher_solves_the_problem_as_the_student_sees_it(tmp_path: Path) -> None:
     model = ScriptedChatModel(["4 x 6 = 24. The answer is 24."], role="teacher")
-    teacher = Teacher(model, build_task("gsm8k", path=tmp_path / "unused.jsonl"))
+    teacher = ChatTeacher(model, build_task("gsm8k", path=tmp_path / "unused.jsonl"))
     assert await teacher.solve(ROLLS) == "4 x 6 = 24. The answer is 24."
     system, user = model.calls[0]
     assert system["role"] == "system"
@@ -79,7 +79,7 @@ async def test_solve_all_answers_each_example_and_records_a_failed_call(tmp_path
             raise ModelError("endpoint down")
         return "The answer is 24." if "rolls" in question else "The answer is 5."
 
-    teacher = Teacher(
+    teacher = ChatTeacher(
         ScriptedChatModel(reply=reply), build_task("gsm8k", path=tmp_path / "u.jsonl")
     )
     solutions = await teacher.solve_all([ROLLS, LEGS, PENS])
@@ -114,7 +114,7 @@ async def test_a_code_task_is_judged_by_the_verifiers_sandbox() -> None:
     ]
     runner = ScriptedRunner()
     judge = await verifier_judge(
-        Verifier(HumanEvalTask(Path("unused.jsonl.gz")), sandbox=runner),
+        TaskVerifier(HumanEvalTask(Path("unused.jsonl.gz")), sandbox=runner),
         examples,
         {
             "h-0": "```python\ndef add(a, b):\n    return a + b\n```",

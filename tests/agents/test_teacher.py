@@ -9,7 +9,7 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 
 from concept_distill.agents.prompts import estimate_tokens
-from concept_distill.agents.teacher import Teacher
+from concept_distill.agents.teacher import ChatTeacher
 from concept_distill.errors import ModelError
 from concept_distill.models.accounting import Spend
 from concept_distill.models.messages import MessagesInput
@@ -47,7 +47,7 @@ def gsm8k_example(tmp_path: Path) -> Example:
 
 def test_the_teacher_sees_the_worked_solution_without_calculator_notes(tmp_path: Path) -> None:
     example = gsm8k_example(tmp_path)
-    teacher = Teacher(ScriptedChatModel(), build_task("gsm8k", path=tmp_path / "gsm8k.jsonl"))
+    teacher = ChatTeacher(ScriptedChatModel(), build_task("gsm8k", path=tmp_path / "gsm8k.jsonl"))
     user = teacher.messages("Be helpful.", [wrong(example)])[1]["content"]
     assert "Reference answer:\n24\nWorked solution:\nHe bakes 4*6=24 rolls.\n#### 24" in user
     assert "=<<" not in user and "24>>" not in user
@@ -55,7 +55,7 @@ def test_the_teacher_sees_the_worked_solution_without_calculator_notes(tmp_path:
 
 def test_without_a_solution_the_reference_is_the_answer_alone(tmp_path: Path) -> None:
     example = Example(id="m-1", question="How many legs have 2 cats?", answer="8")
-    teacher = Teacher(ScriptedChatModel(), build_task("gsm8k", path=tmp_path / "unused.jsonl"))
+    teacher = ChatTeacher(ScriptedChatModel(), build_task("gsm8k", path=tmp_path / "unused.jsonl"))
     user = teacher.messages("Be helpful.", [wrong(example)])[1]["content"]
     assert "Reference answer:\n8\n" in user
     assert "Worked solution" not in user
@@ -70,14 +70,16 @@ def test_a_jsonl_solution_field_reaches_the_teacher(tmp_path: Path) -> None:
     )
     example = with_solution.load()[0]
     assert example.meta == {"solution": "10 / 2 = 5", "source": "book"}
-    user = Teacher(ScriptedChatModel(), with_solution).messages("", [wrong(example)])[1]["content"]
+    user = ChatTeacher(ScriptedChatModel(), with_solution).messages("", [wrong(example)])[1][
+        "content"
+    ]
     assert "Worked solution:\n10 / 2 = 5" in user
     plain = build_task("jsonl", path=path, fields=JsonlFields(input="q", answer="a"))
     assert plain.load()[0].meta == {"work": "10 / 2 = 5", "source": "book"}
 
 
 def test_the_system_prompt_protects_the_small_students_reasoning(tmp_path: Path) -> None:
-    teacher = Teacher(ScriptedChatModel(), build_task("gsm8k", path=tmp_path / "unused.jsonl"))
+    teacher = ChatTeacher(ScriptedChatModel(), build_task("gsm8k", path=tmp_path / "unused.jsonl"))
     system = " ".join(teacher.messages("", [])[0]["content"].split())
     assert "The student is a small model" in system
     assert "must never silence that reasoning" in system
@@ -89,13 +91,13 @@ async def test_bare_rules_drop_an_illustration_and_illustrated_ones_keep_it(tmp_
     task = build_task("gsm8k", path=tmp_path / "unused.jsonl")
     example = Example(id="m-1", question="q", answer="1")
     scripted = reply_json(RULE_B, example="3 pens at 2 dollars: 3 x 2 = 6.")
-    bare = Teacher(ScriptedChatModel([scripted]), task)
+    bare = ChatTeacher(ScriptedChatModel([scripted]), task)
     assert '"example"' not in bare.messages("", [])[0]["content"]
     induction = await bare.induce("", [wrong(example)])
     assert induction.reply is not None
     assert induction.reply.rules[0].example is None
     assert induction.reply.rules[0].student_text() == RULE_B
-    illustrated = Teacher(ScriptedChatModel([scripted]), task, rule_form="illustrated")
+    illustrated = ChatTeacher(ScriptedChatModel([scripted]), task, rule_form="illustrated")
     assert '"example"' in illustrated.messages("", [])[0]["content"]
     induction = await illustrated.induce("", [wrong(example)])
     assert induction.reply is not None
@@ -153,7 +155,7 @@ async def test_samples_have_distinct_indices_and_merge_without_near_duplicates(
             3: reply_json(RULE_B, diagnosis="Forgets the price."),
         }
     )
-    teacher = Teacher(model, task, max_rules=2)
+    teacher = ChatTeacher(model, task, max_rules=2)
     mistakes = [wrong(Example(id="m-1", question="q", answer="24"))]
     induction = await teacher.induce("", mistakes, samples=4)
     assert sorted(model.sample_indices) == [0, 1, 2, 3]
@@ -166,7 +168,7 @@ async def test_samples_have_distinct_indices_and_merge_without_near_duplicates(
 
 @pytest.mark.anyio
 async def test_when_every_sample_fails_there_is_no_reply(tmp_path: Path) -> None:
-    teacher = Teacher(PerSampleTeacherModel({}), build_task("gsm8k", path=tmp_path / "u.jsonl"))
+    teacher = ChatTeacher(PerSampleTeacherModel({}), build_task("gsm8k", path=tmp_path / "u.jsonl"))
     induction = await teacher.induce(
         "", [wrong(Example(id="m", question="q", answer="1"))], samples=2
     )
@@ -186,11 +188,11 @@ def test_estimate_tokens_rounds_up(text: str, chars_per_token: float, tokens: in
 
 def test_prompt_tokens_count_the_whole_prompt(tmp_path: Path) -> None:
     task = build_task("gsm8k", path=tmp_path / "unused.jsonl")
-    teacher = Teacher(ScriptedChatModel(), task, chars_per_token=1.0)
+    teacher = ChatTeacher(ScriptedChatModel(), task, chars_per_token=1.0)
     one = [wrong(Example(id="a", question="x" * 300, answer="1"))]
     two = [*one, wrong(Example(id="b", question="y" * 300, answer="2"))]
     characters = sum(len(m["content"]) for m in teacher.messages("Be brief.", one))
     assert teacher.prompt_tokens("Be brief.", one) == characters
     assert teacher.prompt_tokens("Be brief.", two) >= characters + 300
-    halved = Teacher(ScriptedChatModel(), task, chars_per_token=2.0)
+    halved = ChatTeacher(ScriptedChatModel(), task, chars_per_token=2.0)
     assert halved.prompt_tokens("Be brief.", one) in (characters // 2, characters // 2 + 1)

@@ -15,6 +15,7 @@ from support.fakes import (
 )
 
 from concept_distill.distill import distill
+from concept_distill.events import Event
 
 
 @pytest.mark.anyio
@@ -22,7 +23,7 @@ async def test_helpful_rule_is_accepted_and_the_run_directory_is_complete(tmp_pa
     config = make_config(tmp_path)
     student, _ = rule_following_student(config)
     teacher, teacher_model = scripted_teacher()
-    events: list[dict[str, object]] = []
+    events: list[Event] = []
     run_dir = tmp_path / "run"
     result = await distill(
         config, run_dir=run_dir, student=student, teacher=teacher, verifier=verifier(),
@@ -35,9 +36,9 @@ async def test_helpful_rule_is_accepted_and_the_run_directory_is_complete(tmp_pa
     assert result.optimized_prompt.startswith(config.prompt.base)
     assert HELPFUL in result.optimized_prompt and USELESS not in result.optimized_prompt
     metrics = result.metrics
-    assert metrics["test_accuracy_final"] == 1.0
-    assert metrics["test_accuracy_base"] < 1.0
-    assert metrics["test_fixed"] > 0 and metrics["test_broken"] == 0
+    assert metrics.test_accuracy_final == 1.0
+    assert metrics.test_accuracy_base < 1.0
+    assert metrics.test_fixed > 0 and metrics.test_broken == 0
     accepted = by_text[HELPFUL]
     assert accepted.fixed and not accepted.broken and accepted.p_value is not None
     assert accepted.validation_delta and accepted.validation_delta > 0
@@ -65,7 +66,7 @@ async def test_helpful_rule_is_accepted_and_the_run_directory_is_complete(tmp_pa
     shown = "\n".join(str(m["content"]) for call in teacher_model.calls for m in call)
     test_questions = {json.loads(r)["example_id"] for r in test_rows}
     assert not any(example_id in shown for example_id in test_questions)
-    assert any(event.get("event") == "phase" for event in events)
+    assert any(event.event == "phase" for event in events)
     html = (run_dir / "report.html").read_text()
     assert HELPFUL.replace("'", "&#x27;") in html and "100.0%" in html
 
@@ -80,24 +81,24 @@ async def test_patience_stops_when_nothing_is_accepted(tmp_path: Path) -> None:
     )
     assert result.accepted_rules == []
     assert result.optimized_prompt == config.prompt.base
-    assert "no rule accepted in 1 round" in result.metrics["stop_reason"]
+    assert "no rule accepted in 1 round" in result.metrics.stop_reason
     assert len(teacher_model.calls) == 1
-    assert result.metrics["test_difference"] == 0.0
+    assert result.metrics.test_difference == 0.0
 
 
 @pytest.mark.anyio
 async def test_malformed_teacher_output_is_recorded_not_accepted(tmp_path: Path) -> None:
-    from concept_distill.agents.teacher import Teacher
+    from concept_distill.agents.teacher import ChatTeacher
     from concept_distill.testing import ScriptedChatModel
 
     config = make_config(tmp_path, patience=2, max_iterations=2)
     student, _ = rule_following_student(config)
     model = ScriptedChatModel(reply=lambda _m: "sure! here are some rules: be good", role="teacher")
-    teacher = Teacher(model, student.task)
+    teacher = ChatTeacher(model, student.task)
     result = await distill(
         config, run_dir=tmp_path / "r", student=student, teacher=teacher, verifier=verifier()
     )
     assert result.accepted_rules == []
     malformed = [rule for rule in result.rules if rule.status == "malformed"]
     assert len(malformed) == 2 and "malformed teacher output" in malformed[0].reason
-    assert result.metrics["iterations"] == 2
+    assert result.metrics.iterations == 2

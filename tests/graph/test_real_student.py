@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.teacher import Teacher
+from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.teacher import ChatTeacher
 from concept_distill.config import Config
 from concept_distill.distill import distill
 from concept_distill.models import ModelConfig, ModelSet
@@ -81,14 +81,14 @@ async def test_helpful_rule_is_accepted_with_the_real_student(
         result = await distill(
             config,
             run_dir=tmp_path / "run",
-            student=Student(models["student"], task),
-            teacher=Teacher(teacher_model, task),
+            student=ChatStudent(models["student"], task),
+            teacher=ChatTeacher(teacher_model, task),
         )
         real_calls = models["student"].spend().calls
     statuses = {rule.text: rule.status for rule in result.rules}
     assert statuses[HELPFUL] == "accepted", result.rules
     assert {statuses[text] for text in USELESS} == {"rejected"}
-    assert result.metrics["test_accuracy_final"] > result.metrics["test_accuracy_base"]
+    assert result.metrics.test_accuracy_final > result.metrics.test_accuracy_base
     recheck = tmp_path / "run" / "results" / "recheck-1.jsonl"
     assert recheck.exists(), "the update step must re-check the train mistakes"
     assert real_calls >= 8 + 12 + 3 * 12  # initialize + one validation per candidate, for real

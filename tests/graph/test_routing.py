@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from support.fakes import HELPFUL, USELESS, make_config, scripted_teacher, verifier
 
-from concept_distill.agents.student import Student
 from concept_distill.config import Config
 from concept_distill.distill import distill
 from concept_distill.models.messages import WireMessage
@@ -17,8 +16,8 @@ from concept_distill.testing import ScriptedChatModel
 PARTIAL = "When the total is a multiple of three, state it as 'The answer is N.'"
 
 
-def two_rule_student() -> Student:
-    """HELPFUL fixes every odd answer; PARTIAL only those divisible by three."""
+def two_rule_student() -> ScriptedChatModel:
+    """A student model: HELPFUL fixes every odd answer; PARTIAL only those divisible by three."""
     task = build_task("multiarith")
     gold = {example.question: example.answer for example in task.load()}
 
@@ -28,7 +27,7 @@ def two_rule_student() -> Student:
         fixed = HELPFUL in system or (PARTIAL in system and answer % 3 == 0)
         return f"The answer is {answer}." if answer % 2 == 0 or fixed else "Hmm."
 
-    return Student(ScriptedChatModel(reply=reply, role="student"), task)
+    return ScriptedChatModel(reply=reply, role="student")
 
 
 @pytest.mark.anyio
@@ -64,6 +63,6 @@ async def test_a_spent_budget_stops_the_loop(tmp_path: Path) -> None:
         config, run_dir=tmp_path / "r", student=two_rule_student(), teacher=teacher,
         verifier=verifier(),
     )  # fmt: skip
-    assert result.metrics["stop_reason"].startswith("budget:")
-    assert "student calls" in result.metrics["stop_reason"]
-    assert result.metrics["iterations"] == 1 and len(teacher_model.calls) == 1
+    assert result.metrics.stop_reason.startswith("budget:")
+    assert "student calls" in result.metrics.stop_reason
+    assert result.metrics.iterations == 1 and len(teacher_model.calls) == 1

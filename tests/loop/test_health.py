@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.errors import ModelError, ModelUnavailable, SystemFailure
 from concept_distill.loop.evaluation import evaluate
 from concept_distill.loop.health import FailureLimits, check_unjudged
@@ -38,9 +38,9 @@ def test_thresholds_are_configurable() -> None:
         check_unjudged(3, 4, limits, label="x")
 
 
-def _student(reply: object) -> Student:
+def _student(reply: object) -> ChatStudent:
     task = build_task("multiarith")
-    return Student(ScriptedChatModel(reply=reply, role="student"), task)  # type: ignore[arg-type]
+    return ChatStudent(ScriptedChatModel(reply=reply, role="student"), task)  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
@@ -58,7 +58,7 @@ async def test_mostly_unjudged_evaluation_stops_with_one_bare_error() -> None:
 
     with pytest.raises(SystemFailure) as caught:
         await evaluate(
-            "", examples, student=_student(flaky), verifier=Verifier(task), concurrency=1
+            "", examples, student=_student(flaky), verifier=TaskVerifier(task), concurrency=1
         )
     # Raised bare (not an ExceptionGroup) as soon as 20 examples were finished.
     assert type(caught.value) is SystemFailure
@@ -75,7 +75,7 @@ async def test_wrong_answers_never_count() -> None:
     def wrong(messages: list[WireMessage]) -> str:
         return "The answer is -12345."
 
-    result = await evaluate("", examples, student=_student(wrong), verifier=Verifier(task))
+    result = await evaluate("", examples, student=_student(wrong), verifier=TaskVerifier(task))
     assert result.judged == 40 and result.correct == 0
 
 
@@ -87,4 +87,4 @@ async def test_an_unavailable_model_is_not_swallowed_by_the_student() -> None:
         raise ModelUnavailable("student: HTTP 401", role="student", endpoint="http://x/v1")
 
     with pytest.raises(ModelUnavailable):
-        await evaluate("", task.load()[:8], student=_student(refused), verifier=Verifier(task))
+        await evaluate("", task.load()[:8], student=_student(refused), verifier=TaskVerifier(task))

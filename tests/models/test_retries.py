@@ -215,8 +215,8 @@ async def test_every_fault_of_the_menu_is_survived(make_config: ConfigFactory):
 
 async def test_a_malformed_body_never_crashes_an_evaluation(make_config: ConfigFactory):
     """Bodies that stay broken through every retry leave their examples unjudged, the rest run."""
-    from concept_distill.agents.student import Student
-    from concept_distill.agents.verifier import Verifier
+    from concept_distill.agents.student import ChatStudent
+    from concept_distill.agents.verifier import TaskVerifier
     from concept_distill.loop.evaluation import evaluate
     from concept_distill.tasks import build_task
 
@@ -231,7 +231,9 @@ async def test_a_malformed_body_never_crashes_an_evaluation(make_config: ConfigF
 
     async with FakeOpenAIServer(reply=reply) as faulty:
         model = RoleModel("student", make_config(base_url=faulty.base_url, max_retries=1))
-        result = await evaluate("", examples, student=Student(model, task), verifier=Verifier(task))
+        result = await evaluate(
+            "", examples, student=ChatStudent(model, task), verifier=TaskVerifier(task)
+        )
         await model.aclose()
 
     unjudged = [r.example_id for r in result.results if r.judgement.outcome == "unjudged"]

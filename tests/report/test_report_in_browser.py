@@ -40,7 +40,7 @@ def test_report_renders_with_the_figures(tmp_path: Path) -> None:
 
     result = anyio.run(run)
     report = run_dir / "report.html"
-    base = f"{100 * result.metrics['test_accuracy_base']:.1f}%"
+    base = f"{100 * result.metrics.test_accuracy_base:.1f}%"
     command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(
         [*command, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.teacher import Teacher
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.teacher import ChatTeacher
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.config import Config
 from concept_distill.models.messages import WireMessage
 from concept_distill.tasks import build_task
@@ -35,7 +35,7 @@ def make_config(tmp_path: Path, **loop: Any) -> Config:
     )
 
 
-def rule_following_student(config: Config) -> tuple[Student, ScriptedChatModel]:
+def rule_following_student(config: Config) -> tuple[ChatStudent, ScriptedChatModel]:
     """Right on every example whose gold is even; on the rest only with the helpful rule."""
     task = build_task("multiarith")
 
@@ -44,10 +44,12 @@ def rule_following_student(config: Config) -> tuple[Student, ScriptedChatModel]:
         return answer_with_rule(system, str(messages[-1]["content"]))
 
     model = ScriptedChatModel(reply=reply, role="student")
-    return Student(model, task), model
+    return ChatStudent(model, task), model
 
 
-def scripted_teacher(rounds: list[list[str]] | None = None) -> tuple[Teacher, ScriptedChatModel]:
+def scripted_teacher(
+    rounds: list[list[str]] | None = None,
+) -> tuple[ChatTeacher, ScriptedChatModel]:
     task = build_task("multiarith")
     rounds = rounds if rounds is not None else [[HELPFUL, USELESS, GENERIC]]
     script = [
@@ -60,11 +62,11 @@ def scripted_teacher(rounds: list[list[str]] | None = None) -> tuple[Teacher, Sc
     model = ScriptedChatModel(
         script, role="teacher", reply=lambda _m: json.dumps({"diagnosis": "x", "rules": []})
     )
-    return Teacher(model, task, max_rules=3), model
+    return ChatTeacher(model, task, max_rules=3), model
 
 
-def verifier() -> Verifier:
-    return Verifier(build_task("multiarith"))
+def verifier() -> TaskVerifier:
+    return TaskVerifier(build_task("multiarith"))
 
 
 def gold_answers() -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The judging pipeline cannot be hollow: gold answers score 100%, wrong ones 0%, through the
-same code path as a real run (Student -> model layer contract -> Verifier -> sandbox/scorer)."""
+same code path as a real run (ChatStudent -> model layer contract -> TaskVerifier -> sandbox/scorer)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from concept_distill.agents.student import Student
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.loop.evaluation import compare, evaluate
 from concept_distill.models.messages import WireMessage
 from concept_distill.records import Example
@@ -25,13 +25,13 @@ REPLY_SHAPES: list[Callable[[str], str]] = [
 ]
 
 
-def answering(task: Task, examples: list[Example], answer: Callable[[Example], str]) -> Student:
+def answering(task: Task, examples: list[Example], answer: Callable[[Example], str]) -> ChatStudent:
     by_message = {task.render(example): example for example in examples}
 
     def reply(messages: list[WireMessage]) -> str:
         return answer(by_message[str(messages[-1]["content"])])
 
-    return Student(ScriptedChatModel(reply=reply, role="student"), task)
+    return ChatStudent(ScriptedChatModel(reply=reply, role="student"), task)
 
 
 @pytest.mark.anyio
@@ -39,7 +39,7 @@ def answering(task: Task, examples: list[Example], answer: Callable[[Example], s
 async def test_math_gold_answers_score_all_and_wrong_ones_none(name: str) -> None:
     task = build_task(name)
     examples = task.load()[:60]
-    verifier = Verifier(task)
+    verifier = TaskVerifier(task)
 
     def gold(example: Example) -> str:
         shape = REPLY_SHAPES[int(example.id.rsplit("-", 1)[-1].removeprefix("chal") or 0) % 5]
@@ -74,7 +74,7 @@ async def test_humaneval_canonical_replies_pass_and_stubs_fail() -> None:
         return "```python\n    return None\n```"
 
     async with Sandbox(SandboxLimits(timeout_s=10)) as sandbox:
-        verifier = Verifier(task, sandbox)
+        verifier = TaskVerifier(task, sandbox)
         good = await evaluate(
             "", examples, student=answering(task, examples, canonical), verifier=verifier
         )
@@ -98,8 +98,8 @@ async def test_model_failure_is_unjudged_not_wrong() -> None:
     def broken(messages: list[WireMessage]) -> str:
         raise ModelError("student endpoint http://x/v1: connection refused", retryable=True)
 
-    student = Student(ScriptedChatModel(reply=broken), task)
-    result = await evaluate("", examples, student=student, verifier=Verifier(task))
+    student = ChatStudent(ScriptedChatModel(reply=broken), task)
+    result = await evaluate("", examples, student=student, verifier=TaskVerifier(task))
     assert result.unjudged == 4 and result.judged == 0
     assert all(r.judgement.outcome == "unjudged" for r in result.results)
     assert "connection refused" in result.results[0].judgement.reason

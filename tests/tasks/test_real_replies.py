@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from concept_distill.agents.verifier import Verifier
+from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.records import Attempt, Example
 from concept_distill.tasks import HumanEvalTask, Task, build_task
 from concept_distill.tasks.code import program_from_reply
@@ -102,7 +102,7 @@ async def test_the_math_verifier_judges_as_a_reader_would(
 ) -> None:
     example = examples[row["item_id"]]
     attempt = Attempt(example_id=example.id, reply=row["reply"])
-    judgement = await Verifier(tasks[row["dataset"]]).judge(example, attempt)
+    judgement = await TaskVerifier(tasks[row["dataset"]]).judge(example, attempt)
     expected = row["expected"]
     if expected is None:
         assert (judgement.outcome, judgement.reason) == ("wrong", "no answer found in the reply")
@@ -154,5 +154,7 @@ async def test_a_long_decimal_answer_keeps_its_digits_through_scoring(
     # 123456.5 into "123456", which then missed the gold by 0.5.
     example = Example(id="gsm8k-x", question="q", answer="123456.5")
     reply = "The total is $123,456.50."
-    judgement = await Verifier(tasks["gsm8k"]).judge(example, Attempt(example_id="x", reply=reply))
+    judgement = await TaskVerifier(tasks["gsm8k"]).judge(
+        example, Attempt(example_id="x", reply=reply)
+    )
     assert (judgement.outcome, judgement.extracted) == ("correct", "123456.5")
