@@ -9,6 +9,13 @@ import sys
 import concept_distill
 
 HEAVY = ("langchain", "langchain_core", "langchain_openai", "langgraph", "openai", "httpx")
+# Ours, loaded only by the commands that use them.
+HEAVY_OURS = (
+    "concept_distill.config",
+    "concept_distill.graph",
+    "concept_distill.sandbox.supervisor",
+    "concept_distill.local.registry",
+)
 
 
 def loaded_after(code: str) -> list[str]:
@@ -16,7 +23,7 @@ def loaded_after(code: str) -> list[str]:
     probe = (
         f"{code}\nimport json, sys\n"
         "print(json.dumps(sorted({name for name in sys.modules if name.split('.')[0] in "
-        f"{HEAVY!r} or name in ('concept_distill.config', 'concept_distill.graph')}})))"
+        f"{HEAVY!r} or name in {HEAVY_OURS!r}}})))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
