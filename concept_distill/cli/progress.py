@@ -81,6 +81,9 @@ class _Progress:
         self.accepted = 0
         self.validation_accuracy: float | None = None
         self.pace: Pace | None = None
+        """The evaluation heard from last."""
+        self._paces: dict[str, Pace] = {}
+        """Every evaluation of the current phase by label (candidates may be validated at once)."""
 
     def take(self, record: object) -> str | None:
         """Update from one event; returns its kind."""
@@ -90,15 +93,17 @@ class _Progress:
         if kind == "phase":
             self.phase = str(event.get("phase"))
             self.pace = None
+            self._paces.clear()
         elif kind == "example":
             label, done, total = str(event.get("label")), _int(event, "done"), _int(event, "total")
-            if self.pace is None or self.pace.label != label or done < self.pace.done:
+            pace = self._paces.get(label)
+            if pace is None or done < pace.done:
                 # A new evaluation: its clock starts now, counting only replies from here on.
-                self.pace = Pace(
-                    label=label, total=total, started=now, done_at_start=done, updated=now
-                )
-            self.pace.total = total
-            self.pace.update(done, now)
+                pace = Pace(label=label, total=total, started=now, done_at_start=done, updated=now)
+                self._paces[label] = pace
+            pace.total = total
+            pace.update(done, now)
+            self.pace = pace
         elif kind == "rule_proposed":
             self.proposed += 1
         elif kind == "rule_decided" and event.get("status") == "accepted":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,10 +56,10 @@ def run_command(
     _print_result(console, result)
 
 
-def _progress_view(console: Console) -> tuple[Callable[[Any], None], Any]:
+def _progress_view(
+    console: Console,
+) -> tuple[Callable[[Any], None], contextlib.AbstractContextManager[Any]]:
     """The live table on a terminal; plain lines (and a context that does nothing) otherwise."""
-    import contextlib
-
     from concept_distill.cli.progress import LiveView, PlainProgress
 
     if console.is_terminal:

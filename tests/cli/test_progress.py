@@ -81,3 +81,19 @@ def test_live_view_shows_the_eta_of_the_current_evaluation() -> None:
     rendered = text.getvalue()
     assert "validate-r1: 5/20, 5.0 replies/min, ETA 3m00s" in rendered
     assert "50.0%" in rendered
+
+
+def test_interleaved_evaluations_keep_their_own_pace() -> None:
+    clock, out = Clock(), io.StringIO()
+    progress = PlainProgress(out, interval_s=0.0, clock=clock)
+    for step in range(1, 5):  # two candidates validated at once, one reply each per 2 s
+        clock.now += 1.0
+        progress(ProgressEvent(label="validate-a", done=step, total=10))
+        clock.now += 1.0
+        progress(ProgressEvent(label="validate-b", done=step, total=10))
+    last = out.getvalue().splitlines()[-2:]
+    # a: replies 2..4 in the 6 s since its first event; b likewise.
+    assert last == [
+        "progress: validate-a: 4/10, 30.0 replies/min, ETA 12s",
+        "progress: validate-b: 4/10, 30.0 replies/min, ETA 12s",
+    ]
