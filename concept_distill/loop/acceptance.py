@@ -200,13 +200,13 @@ class AcceptanceConfig(BaseModel):
     )
     min_delta: float = Field(0.0, ge=0, description="threshold: the gain must exceed this.")
     chunk_size: int = Field(
-        10, ge=1, description="racing: validation examples per look of the sequential test."
+        5, ge=1, description="racing: validation examples per look of the sequential test."
     )
     seed: int = Field(
         0, description="racing: seed of the one fixed order in which validation examples are used."
     )
     first_race_share: float = Field(
-        0.5,
+        0.95,
         gt=0,
         le=1,
         description=(
@@ -215,7 +215,7 @@ class AcceptanceConfig(BaseModel):
         ),
     )
     spending_power: float = Field(
-        2.0,
+        5.0,
         gt=0,
         description=(
             "racing: a race may have spent level * (examples seen / split)^power by each look; "
@@ -223,11 +223,11 @@ class AcceptanceConfig(BaseModel):
         ),
     )
     min_effect: float = Field(
-        0.05,
+        0.055,
         ge=0,
         description=(
             "racing: smallest accuracy gain worth having; a candidate whose optimistic estimate "
-            "falls below it is dropped as not better."
+            "falls below it is dropped as not better (a binding rule: the test counts on it)."
         ),
     )
     futility_z: float = Field(

@@ -29,12 +29,15 @@ re-races included. Precisely:
   probability is at most the spent level for a fair coin, and less for any coin that favours
   breaks (crossing an upper boundary is monotone in the coin). Unjudged examples are left out
   of the pairs, as in `paired_test`.
-- Dropping is never needed for the bound (the boundaries are computed as if nobody were
-  dropped), so the two drop rules are free to trade calls for power: `futility` when even all
-  remaining examples fixed would not reach a boundary (a necessary condition: the fixes' fair-
-  coin tail must be at most twice the level, as earlier crossings removed at most the level),
-  and `not_better` when, after `min_examples`, the optimistic estimate (net fixes + `futility_z`
-  standard errors) per example is below `min_effect`.
+- Two drop rules trade calls for power. `not_better` is binding and part of the boundary: after
+  `min_examples`, a candidate whose optimistic net gain (fixes - breaks + `futility_z` *
+  sqrt(discordant)) is below `min_effect` per judged example stops, and since that rule depends
+  on the fixes only through a threshold fixed by the discordance pattern, the same paths are
+  removed from the boundary's count, so the alpha they would have spent is kept for later looks
+  (exact, as above). `futility` is non-binding (never needed for the bound): it stops a
+  candidate that could not reach acceptance even if every remaining example were a fix (a
+  necessary condition: the fixes' fair-coin tail must be at most twice the level, since earlier
+  crossings removed at most the level).
 
 The per-run bound is rounds x alpha. Decisions are taken only on complete chunks in the fixed
 order, so neither the order in which replies complete nor a resume changes them.
@@ -99,6 +102,11 @@ class SpendingBoundary:
             self.paths[s] = 0
         return boundary
 
+    def drop(self, fewest: int) -> None:
+        """Remove the paths with fewer than `fewest` fixes: they stop here, and cannot cross."""
+        for s in range(min(fewest, len(self.paths))):
+            self.paths[s] = 0
+
     def _extend(self, discordant: int) -> None:
         for _ in range(discordant - self.discordant):
             old = self.paths
@@ -143,11 +151,17 @@ class RacingTest:
         if best > 2 * self.level:
             return Verdict("futility", p, f"{counts}: cannot reach acceptance", needed)
         if tally.seen >= self.min_examples:
-            optimistic = tally.fixed - tally.broken + self.futility_z * math.sqrt(discordant)
-            if optimistic < self.min_effect * tally.examples:
-                reason = f"{counts}: optimistic gain {optimistic / max(1, tally.examples):+.3f}"
-                return Verdict("not_better", p, f"{reason} < {self.min_effect:.3f}", needed)
+            fewest = self._fewest_fixes(tally.examples, discordant)
+            self.boundary.drop(fewest)  # binding: the same rule, applied to every path
+            if tally.fixed < fewest:
+                reason = f"{counts}: fewer than the {fewest} fixes of a gain of {self.min_effect}"
+                return Verdict("not_better", p, reason, needed)
         return Verdict(None, p, counts, needed)
+
+    def _fewest_fixes(self, examples: int, discordant: int) -> int:
+        """Fewest fixes F for which F - broken + z*sqrt(discordant) >= min_effect * examples."""
+        needed = self.min_effect * examples + discordant - self.futility_z * math.sqrt(discordant)
+        return max(0, math.ceil(needed / 2 - 1e-12))
 
 
 class RacingPolicy:
@@ -157,10 +171,10 @@ class RacingPolicy:
         self,
         alpha: float = 0.1,
         *,
-        chunk_size: int = 10,
-        first_race_share: float = 0.5,
-        spending_power: float = 2.0,
-        min_effect: float = 0.05,
+        chunk_size: int = 5,
+        first_race_share: float = 0.95,
+        spending_power: float = 5.0,
+        min_effect: float = 0.055,
         futility_z: float = 1.0,
         min_examples: int = 20,
     ) -> None:
