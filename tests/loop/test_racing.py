@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,8 @@ from concept_distill.loop.acceptance import AcceptanceConfig, RaceContext, Tally
 from concept_distill.loop.racing import RacingPolicy, RacingTest, SpendingBoundary, race_level
 
 
-def _test(split: int, *, alpha: float = 0.1, candidates: int = 1, **kw: float) -> RacingTest:
-    policy = RacingPolicy(alpha, **kw)  # type: ignore[arg-type]
+def _test(split: int, *, alpha: float = 0.1, candidates: int = 1, **kw: Any) -> RacingTest:
+    policy = RacingPolicy(alpha, **kw)
     test = policy.test(RaceContext(1, candidates, candidates, split))
     assert isinstance(test, RacingTest)
     return test
@@ -110,7 +111,7 @@ def test_config_builds_racing_by_default() -> None:
     assert not policy.decide(paired_comparison([False] * 6, [True] * 6), candidates=8).accepted
 
 
-def _null_race(rng: random.Random, split: int, chunk: int, fix: float, **kw: float) -> bool:
+def _null_race(rng: random.Random, split: int, chunk: int, fix: float, **kw: Any) -> bool:
     test = _test(split, alpha=0.2, first_race_share=1.0, chunk_size=chunk, **kw)
     fixed = broken = 0
     for start in range(0, split, chunk):
