@@ -1,8 +1,10 @@
 """Embedding the distillation graph in a parent LangGraph app, as a subgraph node.
 
-The parent shares the keys `optimized_prompt`, `rules` and `metrics` with the distillation
-graph's output schema, so it reads them back after the node runs; `rules` merges by id, so the
-parent never sees a rule twice. Run it with `python examples/embed_subgraph.py CONFIG.yaml`.
+The parent shares the keys `optimized_prompt`, `rules`, `metrics` and `run_dir` with the
+distillation graph's output schema, so it reads them back after the node runs; rules arrive as
+JSON (`Rule.model_validate` turns one into a record) and merge by id, so the parent never sees a
+rule twice. The subgraph opens its own resources and closes them when it ends, so the parent
+can be invoked again. Run it with `python examples/embed_subgraph.py CONFIG.yaml`.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ class AppState(TypedDict, total=False):
     """The parent app's state: its own keys plus the ones it reads from distillation."""
 
     optimized_prompt: str
-    rules: Annotated[list[Rule], merge_rules]
+    rules: Annotated[list[dict[str, Any]], merge_rules]
     metrics: dict[str, Any]
+    run_dir: str
     deployed: str
 
 
 def deploy(state: AppState) -> AppState:
     """Stand-in for the app's own step: here, just announce the prompt it would ship."""
-    accepted = [rule for rule in state.get("rules", []) if rule.status == "accepted"]
+    rules = [Rule.model_validate(rule) for rule in state.get("rules", [])]
+    accepted = [rule for rule in rules if rule.status == "accepted"]
     return {"deployed": f"{len(accepted)} rule(s): {state.get('optimized_prompt', '')}"}
 
 
