@@ -32,6 +32,10 @@ def endpoint_config(tmp_path: Path, student: str, teacher: str) -> Any:
     return type(config).model_validate(data)
 
 
+def read(path: str | Path) -> str:
+    return Path(path).read_text()
+
+
 def assert_complete(output: dict[str, Any]) -> Path:
     run_dir = Path(output["run_dir"])
     for name in ("config.yaml", "splits.json", "rules.jsonl", "metrics.json", "report.html",
@@ -91,7 +95,7 @@ async def test_a_new_input_on_a_finished_thread_starts_a_fresh_run(tmp_path: Pat
         graph = build_graph(config, checkpointer=InMemorySaver())
         thread = {"configurable": {"thread_id": "same"}}
         first = await graph.ainvoke({}, thread)
-        first_report = Path(first["report_path"]).read_text()
+        first_report = read(first["report_path"])
         second = await graph.ainvoke({"base_prompt": "Solve the problem."}, thread)
     assert first["run_dir"] != second["run_dir"]
     # The second run starts from its own base prompt and inherits none of the first's rules.
@@ -101,6 +105,6 @@ async def test_a_new_input_on_a_finished_thread_starts_a_fresh_run(tmp_path: Pat
     assert {rule["id"] for rule in second["rules"]} == first_ids
     assert all(rule["iteration"] >= 1 for rule in second["rules"])
     # The first run's directory is left as it was.
-    assert Path(first["report_path"]).read_text() == first_report
-    second_splits = json.loads((Path(second["run_dir"]) / "splits.json").read_text())
-    assert second_splits == json.loads((Path(first["run_dir"]) / "splits.json").read_text())
+    assert read(first["report_path"]) == first_report
+    splits = [read(Path(run["run_dir"]) / "splits.json") for run in (first, second)]
+    assert splits[0] == splits[1]
