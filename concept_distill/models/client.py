@@ -38,6 +38,9 @@ from concept_distill.models.retry import (
 from concept_distill.models.structured import request_structured
 
 log = logging.getLogger("concept_distill.models")
+# Retries and failures go wherever the application sends logs (`run` writes run.log); without
+# a handler they must not fall through to Python's last-resort handler, which prints on stderr.
+log.addHandler(logging.NullHandler())
 
 
 class RoleModel:
@@ -284,8 +287,10 @@ class RoleModel:
             self._meter.failed(started=started, retries=exhausted.retries)
             error = self._error(exhausted)
             log.warning("%s", error)
-            fatal = exhausted.failure.fatal
-            raise self._health.failed(error, fatal=fatal) from exhausted.__cause__
+            failure = exhausted.failure
+            raise self._health.failed(
+                error, fatal=failure.fatal, endpoint_fault=failure.endpoint_fault
+            ) from exhausted.__cause__
         self._health.succeeded()
         return result
 

@@ -71,7 +71,8 @@ class ModelConfig(BaseModel):
         description=(
             "Calls of this role in a row that fail after their retries before the run stops as "
             "a system failure (exit 1); fewer are recorded per example. A refused key or an "
-            "unknown model (HTTP 401/403/404) stops the run at once."
+            "unknown model (HTTP 401/403/404), or an endpoint whose first call fails through "
+            "all its retries (unreachable, time-outs, 5xx), stops the run at once."
         ),
     )
     max_retry_wait_s: float = Field(

@@ -37,6 +37,9 @@ class AttemptFailure:
     status: int | None = None
     fatal: bool = False
     """The endpoint cannot serve this run at all (401/403/404): stop it, do not retry."""
+    endpoint_fault: bool = False
+    """The endpoint is down rather than this request bad or the endpoint busy: the connection
+    failed, the attempt timed out, or a 5xx came back."""
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,13 @@ def classify(error: Exception, *, timeout_s: float) -> AttemptFailure | None:
         timeout_s: the per-attempt limit, named in the cause of a timeout.
     """
     if isinstance(error, openai.APITimeoutError | TimeoutError):
-        return AttemptFailure(f"timed out after {timeout_s:g}s", retryable=True)
+        return AttemptFailure(
+            f"timed out after {timeout_s:g}s", retryable=True, endpoint_fault=True
+        )
     if isinstance(error, openai.APIConnectionError):
-        return AttemptFailure(f"connection failed ({error.message})", retryable=True)
+        return AttemptFailure(
+            f"connection failed ({error.message})", retryable=True, endpoint_fault=True
+        )
     if isinstance(error, openai.APIStatusError):
         status = error.status_code
         retryable = status in RETRYABLE_STATUS or status >= 500
@@ -137,6 +144,7 @@ def classify(error: Exception, *, timeout_s: float) -> AttemptFailure | None:
             retry_after,
             status=status,
             fatal=status in FATAL_STATUS,
+            endpoint_fault=status >= 500,
         )
     if isinstance(error, json.JSONDecodeError):
         return AttemptFailure(f"malformed JSON in the reply ({error.msg})", retryable=True)

@@ -10,7 +10,7 @@ import pytest
 from concept_distill.errors import ModelError, ModelUnavailable
 from concept_distill.models import ModelConfig, RoleModel
 from concept_distill.models.health import RoleHealth
-from concept_distill.testing import Fail, FakeOpenAIServer, Reply
+from concept_distill.testing import EmptyChoices, Fail, FakeOpenAIServer, Hang, Malformed, Reply
 
 ConfigFactory = Callable[..., ModelConfig]
 HELLO = [("user", "hello")]
@@ -74,28 +74,30 @@ async def test_refused_key_or_unknown_model_stops_without_retries(
 async def test_consecutive_failures_open_the_breaker(
     server: FakeOpenAIServer, make_config: ConfigFactory
 ) -> None:
-    server.add_script(*[Fail(500)] * 6)
+    server.add_script("warm", *[Fail(500)] * 6)
     model = RoleModel("student", make_config(max_retries=1, max_consecutive_failures=3))
 
+    await model.complete([("user", "warm-up")])
     for question in ("a", "b"):
         with pytest.raises(ModelError):
             await model.complete([("user", question)])
     with pytest.raises(ModelUnavailable, match="3 consecutive failed calls"):
         await model.complete([("user", "c")])
 
-    assert server.request_count == 6
+    assert server.request_count == 7
     with pytest.raises(ModelUnavailable):
         await model.complete([("user", "d")])
-    assert server.request_count == 6
+    assert server.request_count == 7
 
 
 @pytest.mark.anyio
 async def test_a_reply_cut_at_max_tokens_is_an_answer_not_a_fault(
     server: FakeOpenAIServer, make_config: ConfigFactory
 ) -> None:
-    server.add_script(Fail(500), Reply("The answer is", finish_reason="length"), Fail(500))
+    server.add_script("warm", Fail(500), Reply("The answer is", finish_reason="length"), Fail(500))
     model = RoleModel("student", make_config(max_retries=0, max_consecutive_failures=2))
 
+    await model.complete([("user", "warm-up")])
     with pytest.raises(ModelError):
         await model.complete([("user", "a")])
     cut = await model.complete([("user", "b")])
@@ -117,9 +119,10 @@ async def test_retries_are_logged_with_role_endpoint_status_and_attempt_but_no_k
     secret = "sk-test-SECRET-4711"
     monkeypatch.setenv("FAKE_KEY", secret)
     server.add_script(
-        Fail(503, message=f"overloaded for key {secret}"), Fail(429), *[Fail(502)] * 3
+        "warm", Fail(503, message=f"overloaded for key {secret}"), Fail(429), *[Fail(502)] * 3
     )
     model = RoleModel("teacher", make_config(api_key_env="FAKE_KEY", max_retries=2))
+    await model.complete([("user", "warm-up")])
 
     with (
         caplog.at_level(logging.INFO, logger="concept_distill.models"),
@@ -136,3 +139,47 @@ async def test_retries_are_logged_with_role_endpoint_status_and_attempt_but_no_k
     gave_up = [r.getMessage() for r in records if r.levelno == logging.WARNING]
     assert len(gave_up) == 1 and "HTTP 502" in gave_up[0] and "3 attempt(s)" in gave_up[0]
     assert all(secret not in r.getMessage() for r in records)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [(Fail(503), "HTTP 503"), (Hang(30), "timed out")],
+    ids=["5xx", "time-out"],
+)
+async def test_an_endpoint_that_never_answered_stops_at_its_first_failed_call(
+    server: FakeOpenAIServer, make_config: ConfigFactory, fault: Fail | Hang, cause: str
+) -> None:
+    server.add_script(*[fault] * 3)
+    model = RoleModel("teacher", make_config(max_retries=2, timeout_s=0.3))
+
+    with pytest.raises(ModelUnavailable, match="has not answered a single call") as caught:
+        await model.complete(HELLO)
+
+    assert cause in str(caught.value) and "3 attempt(s)" in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("fault", "attempts"),
+    [
+        (Fail(400, message="prompt too long"), 1),
+        (Fail(429), 2),
+        (Malformed(), 2),
+        (EmptyChoices(), 2),
+    ],
+    ids=["400", "429", "truncated-body", "empty-choices"],
+)
+async def test_a_first_call_failing_for_its_own_reasons_is_one_failure(
+    server: FakeOpenAIServer,
+    make_config: ConfigFactory,
+    fault: Fail | Malformed | EmptyChoices,
+    attempts: int,
+) -> None:
+    """A bad request, a busy endpoint or a broken body say nothing about the endpoint being down."""
+    server.add_script(*[fault] * attempts)
+    model = RoleModel("student", make_config(max_retries=1, retry_backoff_s=0.0))
+
+    with pytest.raises(ModelError):
+        await model.complete(HELLO)
+    assert (await model.complete([("user", "next")])).text == "ok"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import anyio
 import pytest
 
-from concept_distill.errors import ModelError
+from concept_distill.errors import ModelError, ModelUnavailable
 from concept_distill.models import ModelConfig, RoleModel
 from concept_distill.testing import (
     DEFAULT_FAULTS,
@@ -67,8 +67,9 @@ async def test_timeout_then_success(server: FakeOpenAIServer, make_config: Confi
 async def test_exhausted_retries_raise_model_error_naming_role_and_endpoint(
     server: FakeOpenAIServer, make_config: ConfigFactory
 ):
-    server.add_script(*[Fail(503)] * 5)
+    server.add_script("warm", *[Fail(503)] * 5)
     model = RoleModel("teacher", make_config(max_retries=2))
+    await model.complete([("user", "warm-up")])
 
     with pytest.raises(ModelError) as caught:
         await model.complete(HELLO)
@@ -80,7 +81,7 @@ async def test_exhausted_retries_raise_model_error_naming_role_and_endpoint(
     assert "3 attempt(s)" in message
     assert caught.value.retryable
     # Exactly 1 + max_retries requests: the SDK did not retry on its own as well.
-    assert server.request_count == 3
+    assert server.request_count == 1 + 3
     assert model.spend().failed_calls == 1
 
 
@@ -137,10 +138,10 @@ async def test_connection_refused_is_retried_then_reported(make_config: ConfigFa
     config = make_config(base_url=f"http://127.0.0.1:{port}/v1", max_retries=2)
     model = RoleModel("student", config)
 
-    with pytest.raises(ModelError, match="connection failed") as caught:
+    # An endpoint that never answered stops the role at once (see test_health.py).
+    with pytest.raises(ModelUnavailable, match="connection failed") as caught:
         await model.complete(HELLO)
 
-    assert caught.value.retryable
     assert "3 attempt(s)" in str(caught.value)
     assert model.spend().retries == 2
 
