@@ -498,3 +498,27 @@ def test_a_failing_endpoint_stops_the_run_in_one_line(
     else:
         assert "attempt 1 failed" not in log  # 401/404: no retry
     assert secret not in err and secret not in log
+
+
+@pytest.mark.parametrize("status", [401, 500, None], ids=["401", "500", "unreachable"])
+def test_a_failing_endpoint_stops_eval_in_one_line(
+    status: int | None,
+    endpoint: FakeOpenAIServer,
+    portal: BlockingPortal,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    failing = FakeOpenAIServer(reply=lambda _request: Fail(status or 500))
+    portal.call(failing.start)
+    url = failing.base_url if status is not None else _closed_port_url()
+    env = Env(tmp_path, endpoint.base_url)
+    try:
+        code = main(["eval", env.config(models__student__base_url=url)])
+    finally:
+        portal.call(failing.aclose)
+
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 1, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "student" in lines[0] and url.removeprefix("http://") in lines[0]
