@@ -1,5 +1,6 @@
-"""`langgraph dev` serves the graph factory named in langgraph.json; a run is driven through the
-LangGraph SDK (the API Studio and deployments use), on a scripted task with fake model servers."""
+"""`langgraph dev` serves the graph factory named in langgraph.json; three runs (two threads, one
+of them twice) are driven through the LangGraph SDK (the API Studio and deployments use), on a
+scripted task with fake model servers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from langgraph_sdk import get_client
 from support.configs import fake_role, write_config
@@ -44,6 +46,25 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"langgraph dev did not start: {log.read_text()[-2000:]}")
 
 
+async def stream_run(
+    client: Any, thread_id: str
+) -> tuple[list[dict[str, Any]], list[Any], dict[str, Any]]:
+    """One run on a thread, streamed: node updates, custom events, final values."""
+    updates: list[dict[str, Any]] = []
+    custom: list[Any] = []
+    final: dict[str, Any] = {}
+    async for part in client.runs.stream(
+        thread_id, "concept_distill", input={}, stream_mode=["updates", "custom", "values"]
+    ):
+        if part.event == "updates":
+            updates.append(part.data)
+        elif part.event == "custom":
+            custom.append(part.data)
+        elif part.event == "values":
+            final = part.data
+    return updates, custom, final
+
+
 async def test_langgraph_dev_runs_the_graph_through_the_sdk(tmp_path: Path) -> None:
     async with (
         FakeOpenAIServer(reply=student_http_reply) as student,
@@ -72,27 +93,20 @@ async def test_langgraph_dev_runs_the_graph_through_the_sdk(tmp_path: Path) -> N
                 cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
-            import anyio
-
             await anyio.to_thread.run_sync(wait_ready, url, process, log)
             client = get_client(url=url)
-            thread = await client.threads.create()
-            updates: list[dict[str, Any]] = []
-            custom: list[Any] = []
-            final: dict[str, Any] = {}
-            async for part in client.runs.stream(
-                thread["thread_id"], "concept_distill", input={},
-                stream_mode=["updates", "custom", "values"],
-            ):  # fmt: skip
-                if part.event == "updates":
-                    updates.append(part.data)
-                elif part.event == "custom":
-                    custom.append(part.data)
-                elif part.event == "values":
-                    final = part.data
+            first_thread = (await client.threads.create())["thread_id"]
+            second_thread = (await client.threads.create())["thread_id"]
+            runs = [
+                await stream_run(client, first_thread),
+                await stream_run(client, second_thread),
+                # A new input on a finished thread: a fresh run in a fresh directory.
+                await stream_run(client, first_thread),
+            ]
         finally:
             process.terminate()
             process.wait(timeout=30)
+    updates, custom, final = runs[0]
     nodes = [name for update in updates for name in update]
     for node in (
         "prepare",
@@ -101,11 +115,19 @@ async def test_langgraph_dev_runs_the_graph_through_the_sdk(tmp_path: Path) -> N
         "induce",
         "validate",
         "update",
+        "audit",
         "test",
         "report",
     ):
         assert node in nodes, f"{node} missing from the streamed updates: {nodes}"
     assert any(event.get("event") == "phase" for event in custom)
-    assert HELPFUL in final["optimized_prompt"]
-    assert final["metrics"]["test_accuracy_final"] == 1.0
-    assert [rule["status"] for rule in final["rules"]] == ["accepted"]
+    assert any(event.get("event") == "rule_decided" for event in custom)
+    run_dirs = set()
+    for _, _, final in runs:
+        assert HELPFUL in final["optimized_prompt"]
+        assert final["metrics"]["test_accuracy_final"] == 1.0
+        assert [rule["status"] for rule in final["rules"]] == ["accepted"]
+        run_dirs.add(final["run_dir"])
+    assert len(run_dirs) == 3, "every run has its own directory"
+    reports = [final["report_path"] for _, _, final in runs]
+    assert await anyio.to_thread.run_sync(lambda: all(Path(p).is_file() for p in reports))
