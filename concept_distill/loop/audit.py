@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concept_distill.loop.rounds import Evaluate, Prompt
+from concept_distill.loop.rounds import Evaluate, Prompt, Results
 
 
 class AuditEvidence(BaseModel):
@@ -58,19 +58,32 @@ async def audit_rules(
     *,
     usefulness: Mapping[str, float] | None = None,
     budget_exhausted: Callable[[], bool] = lambda: False,
+    known: Mapping[Prompt, Results] | None = None,
 ) -> AuditOutcome:
     """Leave each rule out in turn, least useful first; prune those not worth their place.
 
     `usefulness` ranks the rules (e.g. their acceptance difference; lower is examined first;
     missing values and ties go earliest rule first). A rule is examined only while two or more
     remain. A budget found spent stops the audit and keeps every rule not yet examined.
+    `known` holds results already in hand (e.g. the final prompt's where the races reached);
+    only the missing examples are asked for.
     """
     current = tuple(rules)
     if len(current) < 2:
         return AuditOutcome(prompt=current, evidence=[])
     scores = usefulness or {}
     queue = sorted(current, key=lambda r: (scores.get(r, float("-inf")), current.index(r)))
-    with_rules = dict(await evaluate(current, list(order)))
+    in_hand = {prompt: dict(results) for prompt, results in (known or {}).items()}
+
+    async def complete(prompt: Prompt) -> dict[str, bool | None]:
+        have = in_hand.setdefault(prompt, {})
+        missing = [i for i in order if i not in have]
+        if missing:
+            fresh = await evaluate(prompt, missing)
+            have.update({i: fresh[i] for i in missing})
+        return have
+
+    with_rules = await complete(current)
     evidence: list[AuditEvidence] = []
     for rule in queue:
         if len(current) < 2:
@@ -78,7 +91,7 @@ async def audit_rules(
         if budget_exhausted():
             return AuditOutcome(prompt=current, evidence=evidence, budget_stopped=True)
         without_prompt = tuple(r for r in current if r != rule)
-        without = await evaluate(without_prompt, list(order))
+        without = await complete(without_prompt)
         pairs = [
             (i, with_rules[i], without[i])
             for i in order
@@ -96,7 +109,7 @@ async def audit_rules(
             )
         )  # fmt: skip
         if pruned:
-            current, with_rules = without_prompt, dict(without)
+            current, with_rules = without_prompt, without
     return AuditOutcome(prompt=current, evidence=evidence)
 
 

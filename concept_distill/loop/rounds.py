@@ -207,6 +207,7 @@ async def run_round(
     policy: AcceptancePolicy,
     *,
     budget_exhausted: Callable[[], bool] = lambda: False,
+    known: Mapping[Prompt, Results] | None = None,
 ) -> RoundOutcome:
     """Greedy acceptance of this round's candidates on the validation examples in `order`.
 
@@ -215,16 +216,17 @@ async def run_round(
     the other accepted ones race again against the new prompt (race 2, ...), until a race
     accepts nothing. A budget found spent before a chunk stops the round: the undecided
     candidates are rejected with stop `budget`. Nothing here raises for one example's failure:
-    `evaluate` answers None for it.
+    `evaluate` answers None for it. `known` holds results already in hand (e.g. the incumbent's
+    on the whole split), which are then not asked for again.
     """
     if len(set(candidates)) != len(candidates):
         raise ValueError("candidate ids must be unique")
-    known: dict[Prompt, dict[str, bool | None]] = {}
+    results: dict[Prompt, dict[str, bool | None]] = {p: dict(r) for p, r in (known or {}).items()}
     prompt, accepted, evidence = tuple(incumbent), [], []
     pending, number, stopped = list(candidates), 0, False
     while pending and not stopped:
         number += 1
-        records = await _race(number, prompt, pending, len(candidates), order, known, evaluate,
+        records = await _race(number, prompt, pending, len(candidates), order, results, evaluate,
                               policy, budget_exhausted)  # fmt: skip
         evidence.extend(records)
         stopped = any(r.stop == "budget" for r in records)
@@ -240,7 +242,7 @@ async def run_round(
         incumbent=prompt,
         accepted=accepted,
         evidence=evidence,
-        incumbent_results=dict(known.get(prompt, {})),
+        incumbent_results=dict(results.get(prompt, {})),
         budget_stopped=stopped,
     )
 

@@ -78,3 +78,17 @@ async def test_budget_stops_the_audit_and_keeps_the_rest() -> None:
     assert outcome.budget_stopped
     assert outcome.prompt == ("y", "z")  # x examined and pruned; y was not examined
     assert outcome.pruned == ["x"]
+
+
+async def test_results_in_hand_are_not_asked_for_again() -> None:
+    rules = {"early": set(IDS[:10]), "later": set(IDS[:20])}
+    asked: list[tuple[Prompt, int]] = []
+
+    async def evaluate(prompt: Prompt, ids: Sequence[str]) -> Results:
+        asked.append((prompt, len(ids)))
+        return {i: any(i in rules[r] for r in prompt) for i in ids}
+
+    half = {i: i in rules["later"] for i in IDS[:25]}  # the races reached 25 examples
+    outcome = await audit_rules(("early", "later"), IDS, evaluate, known={("early", "later"): half})
+    assert outcome.pruned == ["early"]
+    assert asked == [(("early", "later"), 15), (("later",), 40)]

@@ -191,3 +191,13 @@ async def test_calls_never_exceed_the_dry_run_bound() -> None:
     assert len(outcome.accepted) == 4
     assert max(r.race for r in outcome.evidence) == 4
     assert len(student.calls) <= round_call_bound(100, 4, incumbent_known=False)
+
+
+async def test_known_incumbent_results_are_not_asked_for_again() -> None:
+    student = Scripted(_one_good_six_useless())
+    base = {i: False for i in IDS}
+    outcome = await run_round((), ["good", "null0"], race_order(IDS, 3), student,
+                              AcceptanceConfig().build(), known={(): base})  # fmt: skip
+    assert outcome.accepted == ["good"]
+    assert all(prompt != () for prompt, _ in student.calls)
+    assert len(student.calls) == 2 * 20
