@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     _register_subcommands()
     # `kill` (SIGTERM) gets the same orderly stop as Ctrl-C: servers and sandboxes are shut down,
     # the checkpoint stays consistent, and `run --resume` continues later.
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         app(args=argv, prog_name="concept-distill", standalone_mode=True)
     except ConceptDistillError as error:
@@ -75,4 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("concept-distill: interrupted", file=sys.stderr)
         return 130
+    finally:
+        # A caller of main() in its own process (a test, a script) gets its handler back.
+        signal.signal(signal.SIGTERM, previous)
     return 0
