@@ -58,6 +58,7 @@ bench: venv system-deps local-models
 	$(BIN)/python bench/sandbox_throughput.py
 	$(BIN)/python bench/model_overhead.py
 	$(BIN)/python bench/local_server.py
+	$(BIN)/python bench/acceptance.py
 
 # Regenerate docs/config.md and docs/teacher-reply.md from the code (a test checks they are fresh).
 docs: venv
