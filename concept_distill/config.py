@@ -6,10 +6,18 @@ Secrets never live here: a model config names the environment variable that hold
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from concept_distill.agents.prompts import RuleForm
 from concept_distill.errors import ConfigError, first_validation_problem
@@ -54,6 +62,16 @@ class LocalRole(_Strict):
 
     local: str = Field(description="Model key: smollm2-135m, qwen2.5-coder-0.5b, -1.5b.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+
+    @field_validator("local")
+    @classmethod
+    def _known_model(cls, key: str) -> str:
+        from concept_distill.local.registry import MODELS  # a small table, read only here
+
+        if key not in MODELS:
+            raise ValueError(f"unknown local model {key!r}; known: {', '.join(sorted(MODELS))}")
+        return key
+
     max_tokens: int = Field(512, gt=0, description="Upper bound on reply tokens.")
     timeout_s: float = Field(600.0, gt=0, description="Per-request limit (local queues are slow).")
     max_concurrency: int = Field(4, ge=1, description="Requests in flight to the local server.")
@@ -69,16 +87,33 @@ class LocalServerConfig(_Strict):
     cache_dir: Path | None = Field(None, description="Model and binary cache; default: XDG.")
 
 
+def _role_kind(value: object) -> str:
+    """Which form a role takes: `{local: ...}` is a local model, anything else an endpoint.
+
+    Tags are capitalised like class names, so error locations leave them out.
+    """
+    if isinstance(value, dict):
+        return "Local" if "local" in value else "Endpoint"
+    return "Local" if isinstance(value, LocalRole) else "Endpoint"
+
+
+RoleSpec = Annotated[
+    Annotated[ModelConfig, Tag("Endpoint")] | Annotated[LocalRole, Tag("Local")],
+    Discriminator(_role_kind),
+]
+"""A role in the config: an OpenAI-compatible endpoint, or `{local: <model key>}`."""
+
+
 class ModelsConfig(_Strict):
     """The model of each role.
 
     A role given as an object in Python (`distill(config, student=...)`) needs no entry here.
     """
 
-    student: ModelConfig | LocalRole | None = Field(
+    student: RoleSpec | None = Field(
         None, description="The weak model being improved (required unless given in Python)."
     )
-    teacher: ModelConfig | LocalRole | None = Field(
+    teacher: RoleSpec | None = Field(
         None, description="The strong model (required by `run` unless given in Python)."
     )
 

@@ -79,6 +79,8 @@ async def distill(
 
     if resume and (run_dir is None or not await anyio.Path(run_dir, CHECKPOINTS).is_file()):
         raise ConfigError(f"nothing to resume: no {CHECKPOINTS} in {run_dir}")
+    if resume and run_dir is not None:
+        await anyio.to_thread.run_sync(check_checkpoints, run_dir / CHECKPOINTS)
     resources = RunResources(
         config, run_dir=run_dir, student=student, teacher=teacher, verifier=verifier
     )
@@ -115,6 +117,17 @@ async def distill(
 
         await anyio.to_thread.run_sync(wait_for_all_tracers)
     return result_from_state(values, path)
+
+
+def check_checkpoints(path: Path) -> None:
+    """Refuse, in one line, a checkpoint file that is not a readable SQLite database."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            db.execute("SELECT name FROM sqlite_master").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"{path}: not a checkpoint database ({error})") from None
 
 
 def result_from_state(values: dict[str, Any], run_dir: Path) -> DistillResult:

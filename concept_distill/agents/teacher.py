@@ -23,7 +23,7 @@ from concept_distill.agents.prompts import (
     estimate_tokens,
 )
 from concept_distill.agents.rule_filters import distinct_rules
-from concept_distill.errors import ModelError
+from concept_distill.errors import ModelError, single_error
 from concept_distill.models import ChatRole
 from concept_distill.records import Example, ExampleResult
 from concept_distill.tasks.base import Task
@@ -145,9 +145,12 @@ class ChatTeacher:
         async def ask(index: int) -> None:
             results[index] = await self._ask(messages, index, config)
 
-        async with anyio.create_task_group() as group:
-            for index in range(samples):
-                group.start_soon(ask, index)
+        try:
+            async with anyio.create_task_group() as group:
+                for index in range(samples):
+                    group.start_soon(ask, index)
+        except BaseExceptionGroup as group_error:
+            raise single_error(group_error) from None
         replies = [result for result in results if isinstance(result, TeacherReply)]
         failures = [result for result in results if isinstance(result, str)]
         failure = "; ".join(failures)
@@ -205,9 +208,12 @@ class ChatTeacher:
         async def one(example: Example) -> None:
             solutions[example.id] = await self.solve(example, config=config)
 
-        async with anyio.create_task_group() as group:
-            for example in examples:
-                group.start_soon(one, example)
+        try:
+            async with anyio.create_task_group() as group:
+                for example in examples:
+                    group.start_soon(one, example)
+        except BaseExceptionGroup as group_error:
+            raise single_error(group_error) from None
         return {example.id: solutions[example.id] for example in examples}
 
 

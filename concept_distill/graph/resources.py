@@ -302,7 +302,12 @@ def _build_task(config: Config) -> Task:
 def _open_run_dir(config: Config, requested: Path | None) -> RunDirectory:
     """The one place a run directory is created: the one named, or a fresh one under run_dir."""
     if requested is None:
-        return RunDirectory.create(config.run_dir, f"distill-{config.task.name}")
+        try:
+            return RunDirectory.create(config.run_dir, f"distill-{config.task.name}")
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            message = f"run_dir: cannot create a run under {config.run_dir}: {reason}"
+            raise ConfigError(message) from None
     if requested.exists() and not requested.is_dir():
         raise ConfigError(f"run directory {requested} exists and is not a directory")
     try:

@@ -17,6 +17,7 @@ from concept_distill.agents.contracts import Student, Verifier
 from concept_distill.errors import single_error
 from concept_distill.loop.health import FailureLimits, check_unjudged
 from concept_distill.loop.stats import PairedComparison, paired_comparison, wilson_interval
+from concept_distill.models.ledger import BudgetExhausted
 from concept_distill.records import Example, ExampleResult
 
 ProgressCallback = Callable[[ExampleResult], None]
@@ -99,9 +100,18 @@ async def evaluate(
     limits = limits or FailureLimits()
     finished = unjudged = 0
 
+    spent: list[BudgetExhausted] = []
+
     async def one(index: int, example: Example) -> None:
         async with limiter:
-            attempt = await student.answer(prompt, example, config=config)
+            if spent:
+                return
+            try:
+                attempt = await student.answer(prompt, example, config=config)
+            except BudgetExhausted as error:
+                # No new call starts; the calls already in flight finish and are counted.
+                spent.append(error)
+                return
             judgement = await verifier.judge(example, attempt)
         result = ExampleResult(example_id=example.id, attempt=attempt, judgement=judgement)
         results[index] = result
@@ -118,6 +128,8 @@ async def evaluate(
                 group.start_soon(one, index, example)
     except BaseExceptionGroup as group_error:
         raise single_error(group_error) from None
+    if spent:
+        raise spent[0]
     done = [result for result in results if result is not None]
     return Evaluation(prompt=prompt, results=done, seconds=time.monotonic() - started)
 

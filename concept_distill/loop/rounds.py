@@ -136,12 +136,17 @@ async def _fill(
     evaluate: Evaluate,
 ) -> None:
     """Evaluate each prompt on the ids it lacks, all prompts concurrently."""
+    spent: list[BudgetExhausted] = []
 
     async def one(prompt: Prompt) -> None:
         have = known.setdefault(prompt, {})
         missing = [i for i in ids if i not in have]
         if missing:
-            results = await evaluate(prompt, missing)
+            try:
+                results = await evaluate(prompt, missing)
+            except BudgetExhausted as error:
+                spent.append(error)  # the other prompts' calls in flight still finish
+                return
             have.update({i: results[i] for i in missing})
 
     try:
@@ -150,6 +155,8 @@ async def _fill(
                 group.start_soon(one, prompt)
     except BaseExceptionGroup as group_error:
         raise single_error(group_error) from None
+    if spent:
+        raise spent[0]
 
 
 async def _race(

@@ -88,10 +88,13 @@ def stop_reason(conditions: Sequence[StopCondition], status: LoopStatus) -> str:
 def default_conditions(
     *, patience: int, max_iterations: int, budget: Budget
 ) -> list[StopCondition]:
-    """Patience, then no mistakes left, then max iterations, then budgets."""
+    """The default order: budgets first (a round a budget cut short also looks idle).
+
+    Then patience, no mistakes left, and max iterations.
+    """
     return [
+        BudgetSpent(budget),
         Patience(patience),
         NoMistakesLeft(),
         MaxIterations(max_iterations),
-        BudgetSpent(budget),
     ]

@@ -237,7 +237,7 @@ class RoleModel:
         started: float,
     ) -> ChatReply:
         message, retries = await self._with_retries(wire, params, config, started)
-        reply = _reply_from(self.role, message, started)
+        reply = _reply_from(self.role, message, started).model_copy(update={"retries": retries})
         self._meter.paid(
             prompt=reply.prompt_tokens,
             completion=reply.completion_tokens,

@@ -23,7 +23,7 @@ import anyio
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
-from concept_distill.errors import ConceptDistillError, ModelError
+from concept_distill.errors import ConceptDistillError, ModelError, ModelUnavailable
 from concept_distill.models.accounting import Spend, SpendReport
 from concept_distill.models.messages import MessagesInput
 from concept_distill.models.protocol import ChatRole
@@ -54,6 +54,7 @@ class CallRecord(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     usage_known: bool = True
+    retries: int = 0
     cost_usd: float | None = None
 
 
@@ -97,6 +98,7 @@ def totals_from_records(records: list[CallRecord], now: float | None = None) -> 
         if record.kind == "failed":
             counts["failed_calls"] = counts.get("failed_calls", 0) + 1
             continue
+        counts["retries"] = counts.get("retries", 0) + record.retries
         if not record.usage_known:
             counts["calls_without_usage"] = counts.get("calls_without_usage", 0) + 1
         prefix = "cached_" if record.cached else ""
@@ -205,6 +207,7 @@ class CallLedger:
                 prompt_tokens=reply.prompt_tokens,
                 completion_tokens=reply.completion_tokens,
                 usage_known=reply.usage_known,
+                retries=reply.retries,
                 cost_usd=cost,
             )
         )
@@ -220,7 +223,6 @@ class CallLedger:
             path, lock = self.path, self._lock
             with anyio.CancelScope(shield=True):  # a paid reply is written even when cancelled
                 await anyio.to_thread.run_sync(_append_line, path, line, lock)
-
 
 
 def _read_records(path: Path) -> list[CallRecord]:
@@ -298,7 +300,6 @@ class LedgeredRole:
         self._ledger.check()
         try:
             return await call()
-        except ModelError:
+        except (ModelError, ModelUnavailable):
             await self._ledger.failed(self.role, self._model)
             raise
-

@@ -26,6 +26,7 @@ class ChatReply(BaseModel):
     finish_reason: str | None = Field(default=None, description="Why generation stopped.")
     cached: bool = Field(default=False, description="True when served from the response cache.")
     seconds: float = Field(default=0.0, description="Time the call took, retries included.")
+    retries: int = Field(default=0, description="Extra HTTP attempts this reply took.")
     usage_known: bool = Field(
         default=True, description="False when the model reported no token usage (counted as 0)."
     )
