@@ -56,7 +56,6 @@ def eval_command(
 async def _evaluate(
     config: Config, split: str, prompt: str, run_dir: Path | None
 ) -> dict[str, Any]:
-    import anyio
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -66,23 +65,17 @@ async def _evaluate(
     )
 
     from concept_distill.config import config_as_yaml
+    from concept_distill.graph.resources import RunResources
     from concept_distill.loop.evaluation import evaluate
     from concept_distill.records import ExampleResult
-    from concept_distill.report import RunDirectory
-    from concept_distill.runtime import Runtime
     from concept_distill.tasks import split_assignment
 
-    async with Runtime(config) as runtime:
-        directory = (
-            RunDirectory(run_dir)
-            if run_dir
-            else await anyio.to_thread.run_sync(
-                RunDirectory.create, config.run_dir, f"eval-{config.task.name}-{split}"
-            )
-        )
+    resources = RunResources(config, run_dir=run_dir, require_teacher=False, label=f"eval-{split}")
+    async with resources:
+        directory = resources.directory
         await directory.write_text("config.yaml", config_as_yaml(config))
-        await directory.write_json("splits.json", split_assignment(runtime.splits))
-        examples = runtime.splits[_split_name(split)]
+        await directory.write_json("splits.json", split_assignment(resources.splits))
+        examples = resources.splits[_split_name(split)]
         with Progress(
             TextColumn("[bold]eval[/bold] {task.description}"),
             BarColumn(),
@@ -97,13 +90,14 @@ async def _evaluate(
             evaluation = await evaluate(
                 prompt,
                 examples,
-                student=runtime.student(),
-                verifier=runtime.verifier(),
+                student=resources.student,
+                verifier=resources.verifier,
                 concurrency=config.concurrency,
                 on_result=advance,
+                limits=config.failures,
+                label=split,
             )
-        assert runtime.models is not None
-        spend = runtime.models.spend()
+        spend = resources.totals().report()
         results_file = await directory.write_jsonl(f"results/{split}.jsonl", evaluation.results)
         summary = _summary(config, split, evaluation)
         summary["results_file"] = str(results_file)

@@ -81,8 +81,22 @@ class RunResources:
         teacher: Teacher | RoleInput | None = None,
         verifier: Verifier | None = None,
         require_teacher: bool = True,
+        label: str = "distill",
     ) -> None:
+        """Nothing is opened here; `async with` opens it all.
+
+        Args:
+            config: the run's config.
+            run_dir: the run directory to use (created if missing); None: a fresh one under
+                `config.run_dir`, named `<time>-<label>-<task>`.
+            student: the student role or agent; None: `config.models.student`.
+            teacher: the teacher role or agent; None: `config.models.teacher`.
+            verifier: a verifier agent; None: the task's scorer, or the sandbox for code.
+            require_teacher: False for an evaluation, which needs no teacher and opens none.
+            label: names a fresh run directory (`distill`, `eval-test`, ...).
+        """
         self.config = config
+        self._label = label
         self._requested_dir = run_dir
         self._given_student, self._given_teacher = student, teacher
         self._given_verifier = verifier
@@ -125,7 +139,9 @@ class RunResources:
             raise ConfigError("models.teacher: a distillation needs a teacher model")
         examples = await anyio.to_thread.run_sync(self.task.load)
         self.splits = make_splits(examples, config.splits)
-        self.run_dir = await anyio.to_thread.run_sync(_open_run_dir, config, self._requested_dir)
+        self.run_dir = await anyio.to_thread.run_sync(
+            _open_run_dir, config, self._requested_dir, self._label
+        )
         self._stack.enter_context(_run_log(self.run_dir.path))
         CURRENT_RUN.set(str(self.run_dir.path))
         budget = Budget.model_validate(config.budget.model_dump())
@@ -153,7 +169,11 @@ class RunResources:
         wanted: dict[str, Any] = {}
         for role, given, spec in (
             ("student", self._given_student, config.models.student),
-            ("teacher", self._given_teacher, config.models.teacher),
+            (
+                "teacher",
+                self._given_teacher,
+                config.models.teacher if self._require_teacher else None,
+            ),
         ):
             if isinstance(given, Student | Teacher):
                 continue  # a ready agent: used as it is
@@ -299,11 +319,11 @@ def _build_task(config: Config) -> Task:
     )
 
 
-def _open_run_dir(config: Config, requested: Path | None) -> RunDirectory:
+def _open_run_dir(config: Config, requested: Path | None, label: str) -> RunDirectory:
     """The one place a run directory is created: the one named, or a fresh one under run_dir."""
     if requested is None:
         try:
-            return RunDirectory.create(config.run_dir, f"distill-{config.task.name}")
+            return RunDirectory.create(config.run_dir, f"{label}-{config.task.name}")
         except OSError as error:
             reason = error.strerror or type(error).__name__
             message = f"run_dir: cannot create a run under {config.run_dir}: {reason}"
