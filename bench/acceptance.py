@@ -14,7 +14,8 @@ Reported per policy over the seeds: validation calls (audit included), true-posi
 (helpful rules accepted), false-accept rate (rounds in which a rule that does nothing or harm was
 accepted: the quantity racing bounds by alpha), the final prompt's true expected accuracy, each
 with a 95% interval over seeds. Usage:
-    .venv/bin/python bench/acceptance.py [--seeds 1000] [--alpha 0.1] [--chunk-size 10]
+    .venv/bin/python bench/acceptance.py [--seeds 1000] [--first-seed 1000] [--alpha 0.1]
+        [--chunk-size 5]
 """
 
 from __future__ import annotations
@@ -155,11 +156,11 @@ def summarise(results: list[SeedResult]) -> Summary:
 
 
 async def run_case(
-    helpful: float, seeds: int, policies: dict[str, AcceptancePolicy]
+    helpful: float, seeds: range, policies: dict[str, AcceptancePolicy]
 ) -> dict[str, Summary]:
     summaries = {}
     for name, policy in policies.items():
-        results = [await one_seed(seed, helpful, policy) for seed in range(seeds)]
+        results = [await one_seed(seed, helpful, policy) for seed in seeds]
         summaries[name] = summarise(results)
     return summaries
 
@@ -185,13 +186,14 @@ async def main(args: argparse.Namespace) -> None:
         name: base.model_copy(update={"policy": name}).build()
         for name in ("racing", "paired_test", "threshold")
     }
-    base_accuracy = statistics.fmean(Student(s, 0.0).accuracy(()) for s in range(args.seeds))
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    base_accuracy = statistics.fmean(Student(s, 0.0).accuracy(()) for s in seeds)
     started = time.monotonic()
-    hard = await run_case(0.03, args.seeds, policies)
+    hard = await run_case(0.03, seeds, policies)
     print_table("hard case: helpful rule +3 points", hard, base_accuracy)
-    main_case = await run_case(0.08, args.seeds, policies)
+    main_case = await run_case(0.08, seeds, policies)
     print_table("helpful rule +8 points", main_case, base_accuracy)
-    print(f"\n{args.seeds} seeds per policy and case, alpha {args.alpha}, "
+    print(f"\nseeds {seeds.start}-{seeds.stop - 1} per policy and case, alpha {args.alpha}, "
           f"chunk {args.chunk_size}, {time.monotonic() - started:.0f} s")  # fmt: skip
     racing, paired = main_case["racing"], main_case["paired_test"]
     print(
@@ -204,6 +206,8 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1000)
+    # Racing's defaults were tuned on seeds 0-299; the reported figures use fresh seeds.
+    parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--alpha", type=float, default=0.1)
-    parser.add_argument("--chunk-size", type=int, default=10)
+    parser.add_argument("--chunk-size", type=int, default=5)
     anyio.run(main, parser.parse_args())
