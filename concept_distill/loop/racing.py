@@ -52,13 +52,17 @@ from concept_distill.loop.acceptance import CandidateTest, Decision, RaceContext
 from concept_distill.loop.stats import PairedComparison, binomial_tail
 
 
-def race_level(alpha: float, race: int, first_race_share: float) -> float:
-    """The share of the round's `alpha` that race `race` (1-based) spends, over all candidates."""
+def race_level(alpha: float, race: int, first_race_share: float) -> Fraction:
+    """The share of the round's `alpha` that race `race` (1-based) spends, over all candidates.
+
+    Exact (rational) arithmetic, so the shares of all races sum to less than `alpha` exactly.
+    """
     if race < 1:
         raise ValueError("races are numbered from 1")
+    share = Fraction(first_race_share)
     if race == 1:
-        return alpha * first_race_share
-    return alpha * (1 - first_race_share) * 2.0 ** -(race - 1)
+        return Fraction(alpha) * share
+    return Fraction(alpha) * (1 - share) / (1 << (race - 1))
 
 
 class SpendingBoundary:
@@ -68,7 +72,7 @@ class SpendingBoundary:
     have not crossed an earlier boundary; their probability is paths[s] / 2^D.
     """
 
-    def __init__(self, level: float, split_size: int, power: float) -> None:
+    def __init__(self, level: Fraction | float, split_size: int, power: float) -> None:
         self.level = Fraction(level)
         self.split_size = split_size
         self.power = power
@@ -122,7 +126,7 @@ class RacingTest:
     def __init__(
         self,
         context: RaceContext,
-        level: float,
+        level: Fraction,
         *,
         spending_power: float,
         min_effect: float,
@@ -186,7 +190,7 @@ class RacingPolicy:
         self.futility_z = futility_z
         self.min_examples = min_examples
 
-    def candidate_level(self, race: int, candidates: int) -> float:
+    def candidate_level(self, race: int, candidates: int) -> Fraction:
         """One candidate's level in race `race` with `candidates` candidates (Bonferroni)."""
         return race_level(self.alpha, race, self.first_race_share) / max(1, candidates)
 
@@ -206,7 +210,7 @@ class RacingPolicy:
         level = self.candidate_level(1, candidates)
         summary = (
             f"fixed {comparison.fixed}, broke {comparison.broken}, "
-            f"p={comparison.p_better:.3g} vs level {level:.3g}"
+            f"p={comparison.p_better:.3g} vs level {float(level):.3g}"
         )
         accepted = comparison.fixed > comparison.broken and comparison.p_better <= level
         return Decision(accepted=accepted, reason=summary)
