@@ -41,7 +41,7 @@ def _register_subcommands() -> None:
         return
     from concept_distill.cli.cache import cache_app
     from concept_distill.cli.eval import eval_command
-    from concept_distill.cli.models import models_app
+    from concept_distill.cli.models import MODELS_HELP, models_app
     from concept_distill.cli.report import report_command
     from concept_distill.cli.run import run_command
     from concept_distill.cli.sandbox import sandbox_command
@@ -51,7 +51,7 @@ def _register_subcommands() -> None:
     app.command("report")(report_command)
     app.command("sandbox")(sandbox_command)
     app.add_typer(cache_app, name="cache")
-    app.add_typer(models_app, name="models")
+    app.add_typer(models_app, name="models", help=MODELS_HELP)
     _registered = True
 
 

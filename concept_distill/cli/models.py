@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from concept_distill.local.cli import app as models_app
 
-models_app.info.help = "Local models: fetch, build-server, serve, doctor."
+MODELS_HELP = "Local models: fetch, build-server, serve, doctor."
 
-__all__ = ["models_app"]
+__all__ = ["MODELS_HELP", "models_app"]
