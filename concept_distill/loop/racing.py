@@ -11,9 +11,11 @@ re-races included. Precisely:
 
 - Null hypothesis for a candidate in a race: conditionally on everything observed before it
   and on which examples are discordant, each discordant pair is a fix with probability at most
-  1/2. It holds when validation examples are exchangeable draws from the task (the seeded
-  order makes them so) and the rule does not raise accuracy against that incumbent, and also
-  when every example's chance of being fixed is at most its chance of being broken.
+  1/2. It holds when the validation examples are independent draws from the task on which
+  the rule does not raise accuracy against that incumbent (the "true effect" is the task's;
+  the seeded order keeps any ordering of the split, by source or difficulty, out of the
+  sequence), and also when every example's chance of being fixed is at most its chance of
+  being broken. It is not a statement about the finite split's own average.
 - Race r of a round has level `alpha * s` for r = 1 and `alpha * (1 - s) * 2^-(r-1)` for
   r >= 2 (s = `first_race_share`; s = 1/2 gives alpha * 2^-r), and each of its k candidates
   gets level / k (Bonferroni, valid whatever the dependence through the shared incumbent).
