@@ -16,6 +16,7 @@ import contextvars
 import json
 import logging
 import logging.handlers
+import os
 import queue
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -139,13 +140,9 @@ class RunResources:
             raise ConfigError("models.teacher: a distillation needs a teacher model")
         examples = await anyio.to_thread.run_sync(self.task.load)
         self.splits = make_splits(examples, config.splits)
-        self.run_dir = await anyio.to_thread.run_sync(
-            _open_run_dir, config, self._requested_dir, self._label
-        )
-        self._stack.enter_context(_run_log(self.run_dir.path))
-        CURRENT_RUN.set(str(self.run_dir.path))
-        budget = Budget.model_validate(config.budget.model_dump())
-        self.ledger = await CallLedger(self.run_dir.path / LEDGER_FILE, budget).open()
+        # Models, servers and the sandbox first: a missing key, binary or isolation layer fails
+        # here, before a run directory exists, so a run that never started leaves none behind.
+        self.ledger = CallLedger(None, Budget.model_validate(config.budget.model_dump()))
         roles = await self._roles()
         if isinstance(self._given_student, Student):
             self._student = self._given_student
@@ -162,6 +159,12 @@ class RunResources:
                 chars_per_token=config.loop.chars_per_token,
             )
         self._verifier = self._given_verifier or await self._default_verifier()
+        self.run_dir = await anyio.to_thread.run_sync(
+            _open_run_dir, config, self._requested_dir, self._label
+        )
+        self._stack.enter_context(_run_log(self.run_dir.path))
+        CURRENT_RUN.set(str(self.run_dir.path))
+        await self.ledger.open(self.run_dir.path / LEDGER_FILE)
 
     async def _roles(self) -> dict[str, ChatRole]:
         """Each role that is not a ready agent, as a ledgered `ChatRole`."""
@@ -334,6 +337,8 @@ def _open_run_dir(config: Config, requested: Path | None, label: str) -> RunDire
         requested.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"cannot create run directory {requested}: {error.strerror}") from None
+    if not os.access(requested, os.W_OK | os.X_OK):
+        raise ConfigError(f"run directory {requested} is not writable")
     return RunDirectory(requested)
 
 

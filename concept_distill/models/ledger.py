@@ -170,8 +170,9 @@ class CallLedger:
         self._records: list[CallRecord] = []
         self._lock = threading.Lock()
 
-    async def open(self) -> CallLedger:
-        """Read what earlier processes recorded and start this process's session."""
+    async def open(self, path: Path | None = None) -> CallLedger:
+        """Read what earlier processes recorded (in `path`, if given) and start this session."""
+        self.path = path or self.path
         if self.path is not None:
             self._records = await anyio.to_thread.run_sync(_read_records, self.path)
         await self._append(CallRecord(kind="session", at=time.time()))
