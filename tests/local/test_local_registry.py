@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from concept_distill.errors import ConfigError
+from concept_distill.local._files import sha256_file
 from concept_distill.local.paths import default_cache_dir, models_dir, server_dir
 from concept_distill.local.registry import (
     DEFAULT_TEST_MODEL,
@@ -21,8 +23,23 @@ def test_registry_pins_the_issue_models() -> None:
     assert list(MODELS) == ["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
     assert DEFAULT_TEST_MODEL in MODELS
     for model in MODELS.values():
-        assert len(model.sha256) == 64 and int(model.sha256, 16) >= 0
+        # `fetch` compares the file's `hexdigest()` to this string: 64 lowercase hex digits.
+        assert re.fullmatch(r"[0-9a-f]{64}", model.sha256), model.key
         assert all("==" in part.requirement for part in model.parts)
+    # Three different files: no checksum, size or file name copied from one entry to another.
+    assert len({model.sha256 for model in MODELS.values()}) == len(MODELS)
+    assert len({model.size for model in MODELS.values()}) == len(MODELS)
+    assert len({model.filename for model in MODELS.values()}) == len(MODELS)
+
+
+def test_recorded_checksums_have_the_form_the_fetcher_computes(tmp_path: Path) -> None:
+    sample = tmp_path / "abc.bin"
+    sample.write_bytes(b"abc")
+    # FIPS 180-2's sha256("abc"), the form `fetch` compares with a model's recorded sha256.
+    digest = sha256_file(sample)
+    assert digest == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert all(re.fullmatch(r"[0-9a-f]+", model.sha256) for model in MODELS.values())
+    assert {len(model.sha256) for model in MODELS.values()} == {len(digest)}
 
 
 def test_split_models_list_their_parts_in_order() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -96,10 +97,24 @@ async def test_spend_report_prints_and_round_trips_as_json(
     assert "total: $" in text
 
 
-def test_wall_time_spans_overlapping_calls_once():
+def test_wall_time_spans_overlapping_calls_once(monkeypatch: pytest.MonkeyPatch):
+    clock = {"now": 0.0}
+    monkeypatch.setattr(
+        "concept_distill.models.accounting.time", SimpleNamespace(monotonic=lambda: clock["now"])
+    )
     meter = SpendMeter("student")
-    meter.paid(prompt=1, completion=1, started=0.0, retries=0)
+    # Three calls in flight at once: A runs 10 -> 14, B 11 -> 13, C 12 -> 15 (each is recorded
+    # when it ends, so B first). A failed call and a cache hit take part in the span too.
+    clock["now"] = 13.0
+    meter.paid(prompt=1, completion=1, started=11.0, retries=0)
+    clock["now"] = 14.0
+    meter.failed(started=10.0, retries=1)
+    clock["now"] = 15.0
+    meter.cached(prompt=1, completion=1, started=12.0)
     spend = meter.snapshot()
 
     assert isinstance(spend, Spend)
-    assert spend.wall_seconds == pytest.approx(spend.call_seconds)
+    # Durations add up, overlaps included: 2 + 4 + 3.
+    assert spend.call_seconds == pytest.approx(9.0)
+    # Wall time is counted once, from the first start (10) to the last end (15).
+    assert spend.wall_seconds == pytest.approx(5.0)

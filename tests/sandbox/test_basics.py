@@ -7,6 +7,7 @@ import pytest
 from concept_distill.sandbox import Sandbox, SandboxJob, SandboxLimits
 
 ADD = "def add(a, b):\n    return a + b\n"
+NAP = "import time\n\ndef nap():\n    time.sleep(0.3)\n    return 1\n"
 CHECK = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n"
 
 
@@ -27,6 +28,7 @@ async def test_plain_data_round_trips_and_verdicts_come_back_in_order(uid_base: 
     async with Sandbox(limits) as sandbox:
         batch = await sandbox.run_many(jobs)
         single = await sandbox.run(ADD, "assert add(1, 1) == 2\n")
+        napping = await sandbox.run(NAP, "assert nap() == 1\n")
     assert [verdict.status for verdict in batch.verdicts] == [
         "passed",
         "passed",
@@ -38,7 +40,11 @@ async def test_plain_data_round_trips_and_verdicts_come_back_in_order(uid_base: 
     assert "ValueError" in batch.verdicts[4].detail and "nope" in batch.verdicts[4].detail
     assert single.passed
     assert batch.isolation.strong, batch.isolation.summary()
-    assert all(verdict.duration_s >= 0 for verdict in batch.verdicts)
+    # Each verdict is timed: a program that sleeps 0.3 s takes at least that, and every run
+    # ended well within the 10 s limit.
+    assert napping.passed
+    assert 0.3 <= napping.duration_s < 10
+    assert all(0 < verdict.duration_s < 10 for verdict in [*batch.verdicts, single])
 
 
 @pytest.mark.anyio
