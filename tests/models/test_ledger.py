@@ -117,9 +117,13 @@ def test_no_records_no_spend() -> None:
 
 
 def totals_of(
-    *, student_calls: int = 0, teacher: tuple[int, int] = (0, 0), cost: float | None = None,
-    elapsed: float = 0.0, cached_teacher: int = 0,
-) -> RunTotals:  # fmt: skip
+    *,
+    student_calls: int = 0,
+    teacher: tuple[int, int] = (0, 0),
+    cost: float | None = None,
+    elapsed: float = 0.0,
+    cached_teacher: int = 0,
+) -> RunTotals:
     roles = {
         "student": Spend(role="student", calls=student_calls, cost_usd=cost),
         "teacher": Spend(
