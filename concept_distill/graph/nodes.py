@@ -249,8 +249,9 @@ class DistillNodes:
             if rule.iteration == iteration and rule.status == "proposed"
         ]
         validation_ids = [example.id for example in resources.splits["validation"]]
+        incumbent: Prompt = tuple(state.get("accepted_rule_ids", []))
         outcome = await run_round(
-            tuple(state.get("accepted_rule_ids", [])),
+            incumbent,
             candidates,
             race_order(validation_ids, resources.config.acceptance.seed),
             self._evaluator(
@@ -258,6 +259,7 @@ class DistillNodes:
             ),
             self.policy,
             budget_exhausted=lambda: _spent(resources),
+            known={incumbent: state.get("incumbent_validation", {})},
         )
         decided = decide_rules(ledger, outcome.final(), outcome.accepted, state)
         for rule in decided:
@@ -268,11 +270,12 @@ class DistillNodes:
                     fixed=len(rule.fixed), broken=len(rule.broken), reason=rule.reason,
                 )
             )  # fmt: skip
-        incumbent = {k: v for k, v in outcome.incumbent_results.items() if v is not None}
+        # What is known of the new incumbent's validation results (racing: where races reached).
+        known = {k: v for k, v in outcome.incumbent_results.items() if v is not None}
         return {
             "rules": [as_json(rule) for rule in [*duplicates, *decided]],
             "accepted_rule_ids": list(outcome.incumbent),
-            "incumbent_validation": incumbent or state.get("incumbent_validation", {}),
+            "incumbent_validation": known or state.get("incumbent_validation", {}),
             "spend": as_json(resources.totals()),
         }
 
@@ -360,6 +363,7 @@ class DistillNodes:
                 self._evaluator(resources, state, ledger, _tagged(config, "audit")),
                 usefulness={i: ledger[i].validation_delta or 0.0 for i in kept},
                 budget_exhausted=lambda: _spent(resources),
+                known={kept: state.get("incumbent_validation", {})},
             )
         except BudgetExhausted:
             return {}  # the audit never adds a rule: with no budget left, keep them all

@@ -175,6 +175,7 @@ class CallLedger:
         self.path = path or self.path
         if self.path is not None:
             self._records = await anyio.to_thread.run_sync(_read_records, self.path)
+            await anyio.to_thread.run_sync(_end_cut_line, self.path)
         await self._append(CallRecord(kind="session", at=time.time()))
         return self
 
@@ -236,6 +237,16 @@ def _read_records(path: Path) -> list[CallRecord]:
         except ValueError:
             continue  # a line cut by a crash mid-write: that call is simply not counted
     return records
+
+
+def _end_cut_line(path: Path) -> None:
+    """End a line a crash cut mid-write, so the next record starts on a line of its own."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as stream:
+        stream.seek(-1, 2)
+        if stream.read(1) != b"\n":
+            stream.write(b"\n")
 
 
 def _append_line(path: Path, line: str, lock: threading.Lock) -> None:

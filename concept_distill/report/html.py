@@ -25,6 +25,13 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):.1f}%" if isinstance(value, int | float) else "n/a"
 
 
+def _points(value: Any, unit: str = " points") -> str:
+    """A difference in percentage points, or n/a when not measured (yet)."""
+    if not isinstance(value, int | float):
+        return "n/a"
+    return f"{100 * float(value):+.1f}{unit}"
+
+
 def accuracy_figure(history: list[dict[str, Any]]) -> Figure:
     """Validation accuracy per iteration; iterations are whole numbers, and so are the ticks."""
     import matplotlib
@@ -78,7 +85,7 @@ def render_report(
         [
             ["base prompt", _pct(metrics.get("test_accuracy_base"))],
             ["optimized prompt", _pct(metrics.get("test_accuracy_final"))],
-            ["difference", f"{100 * float(metrics.get('test_difference', 0.0)):+.1f} points"],
+            ["difference", _points(metrics.get("test_difference"))],
         ],
         ["held-out test", "accuracy"],
     )
@@ -104,12 +111,13 @@ def render_report(
         ["role", "calls", "cached", "prompt tokens", "completion tokens", "seconds"],
     )  # fmt: skip
     plot = _plot(history) if history else ""
-    interval = metrics.get("test_difference_ci", [0.0, 0.0])
+    interval = metrics.get("test_difference_ci") or (None, None)
+    p_value = metrics.get("test_p_two_sided")
     summary = (
-        f"<p>Test examples: {metrics.get('test_examples', 'n/a')}. Difference 95% CI: "
-        f"{100 * interval[0]:+.1f} to {100 * interval[1]:+.1f} points; exact two-sided "
-        f"p = {float(metrics.get('test_p_two_sided', 1.0)):.3g}. Stopped: "
-        f"{html.escape(str(metrics.get('stop_reason', '')))}.</p>"
+        f"<p>Test examples: {metrics.get('test_examples') or 'n/a'}. Difference 95% CI: "
+        f"{_points(interval[0], unit='')} to {_points(interval[1])}; exact two-sided "
+        f"p = {f'{float(p_value):.3g}' if p_value is not None else 'n/a'}. Stopped: "
+        f"{html.escape(str(metrics.get('stop_reason') or ''))}.</p>"
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>concept-distill report</title>"
