@@ -4,6 +4,8 @@ A failed example is never an exception (it is a verdict); these are for broken i
 The CLI prints any of them as one line, without a traceback.
 """
 
+from pathlib import Path
+
 
 class ConceptDistillError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -15,6 +17,22 @@ class ConfigError(ConceptDistillError):
     """The user's input (config, data file, command line) is wrong; fix it and re-run."""
 
     exit_code = 2
+
+
+class RunDirectoryInUse(ConfigError):
+    """Another process holds the run directory's lock: one process per run directory.
+
+    Fields for callers: `path` (the directory) and `pid` (the holder, when it could be read).
+    """
+
+    def __init__(self, path: Path, pid: int | None = None) -> None:
+        holder = f" (pid {pid})" if pid is not None else ""
+        super().__init__(
+            f"run directory {path} is in use by another concept-distill process{holder}; "
+            "wait for it to finish, or stop it and run --resume"
+        )
+        self.path = path
+        self.pid = pid
 
 
 class ModelError(ConceptDistillError):

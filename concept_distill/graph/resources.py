@@ -1,13 +1,14 @@
 """`RunResources`: everything one invocation of the graph uses, opened and closed by one owner.
 
 `async with RunResources(config) as resources:` loads the data (before any model call), opens
-the run directory (a fresh one, or the one named), the call ledger and `run.log`, and builds the
-three agents the same way whatever each role is: an endpoint in the config, an embedded local
-model, a LangChain chat model, any `ChatRole`, or a ready agent. Embedded llama-servers and code
-sandboxes come from the process-wide `SHARED` pool (reference-counted, so concurrent runs share
-them); clients, the ledger and the run directory belong to this invocation alone. Only whoever
-entered it closes it: `distill()` for the CLI and the Python API, or the graph itself when it
-runs without one (LangGraph Server, Studio, a plain `ainvoke`), see `graph/scope.py`.
+the run directory (a fresh one, or the one named) and locks it for this process alone (see
+`run_lock.py`), the call ledger and `run.log`, and builds the three agents the same way whatever
+each role is: an endpoint in the config, an embedded local model, a LangChain chat model, any
+`ChatRole`, or a ready agent. Embedded llama-servers and code sandboxes come from the
+process-wide `SHARED` pool (reference-counted, so concurrent runs share them); clients, the
+ledger and the run directory belong to this invocation alone. Only whoever entered it closes it:
+`distill()` for the CLI and the Python API, or the graph itself when it runs without one
+(LangGraph Server, Studio, a plain `ainvoke`), see `graph/scope.py`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.config import Config, LocalRole
 from concept_distill.errors import ConfigError
 from concept_distill.events import Event, ProgressEvent
+from concept_distill.graph.run_lock import RunLock
 from concept_distill.graph.shared import SHARED
 from concept_distill.loop.evaluation import Evaluation, evaluate
 from concept_distill.models import ChatRole, ModelConfig, ModelSet, RoleModel
@@ -162,6 +164,10 @@ class RunResources:
         self.run_dir = await anyio.to_thread.run_sync(
             _open_run_dir, config, self._requested_dir, self._label
         )
+        # Before anything is written there: a second process on this directory is refused.
+        lock = RunLock(self.run_dir.path)
+        await anyio.to_thread.run_sync(lock.acquire)
+        self._stack.push_async_callback(anyio.to_thread.run_sync, lock.release)
         self._stack.enter_context(_run_log(self.run_dir.path))
         CURRENT_RUN.set(str(self.run_dir.path))
         await self.ledger.open(self.run_dir.path / LEDGER_FILE)
