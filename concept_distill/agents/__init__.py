@@ -5,10 +5,31 @@
 task's scorer or sandbox.
 """
 
-from concept_distill.agents.contracts import Student, Teacher, Verifier
-from concept_distill.agents.student import ChatStudent
-from concept_distill.agents.teacher import ChatTeacher, Induction, ProposedRule, TeacherReply
-from concept_distill.agents.verifier import CodeRunner, TaskVerifier
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concept_distill.agents.contracts import Student, Teacher, Verifier
+    from concept_distill.agents.student import ChatStudent
+    from concept_distill.agents.teacher import ChatTeacher, Induction, ProposedRule, TeacherReply
+    from concept_distill.agents.verifier import CodeRunner, TaskVerifier
+
+# Resolved on first use (PEP 562): `agents.prompts` is read by the config, which must not pay for
+# LangChain.
+_EXPORTS: dict[str, str] = {
+    "ChatStudent": "concept_distill.agents.student",
+    "ChatTeacher": "concept_distill.agents.teacher",
+    "CodeRunner": "concept_distill.agents.verifier",
+    "Induction": "concept_distill.agents.teacher",
+    "ProposedRule": "concept_distill.agents.teacher",
+    "Student": "concept_distill.agents.contracts",
+    "TaskVerifier": "concept_distill.agents.verifier",
+    "Teacher": "concept_distill.agents.contracts",
+    "TeacherReply": "concept_distill.agents.teacher",
+    "Verifier": "concept_distill.agents.contracts",
+}
 
 __all__ = [
     "ChatStudent",
@@ -22,3 +43,13 @@ __all__ = [
     "TeacherReply",
     "Verifier",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use and keep it."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
