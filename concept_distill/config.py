@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from concept_distill.agents.prompts import RuleForm
+from concept_distill.agents.student_prompt import RulePlacement
 from concept_distill.errors import ConfigError, first_validation_problem
 from concept_distill.loop.acceptance import AcceptanceConfig
 from concept_distill.loop.health import FailureLimits
@@ -122,6 +123,13 @@ class PromptConfig(_Strict):
     """The student's base prompt, to which accepted rules are appended."""
 
     base: str = Field(DEFAULT_BASE_PROMPT, description="System prompt the student starts from.")
+    rule_placement: RulePlacement = Field(
+        "system",
+        description=(
+            "Where accepted rules go: appended to the system prompt (system), or in the user "
+            "message before (user_before) or after (user_after) the problem."
+        ),
+    )
 
 
 class LoopConfig(_Strict):

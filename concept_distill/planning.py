@@ -10,7 +10,8 @@ import anyio
 from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
-from concept_distill.agents.prompts import MAX_WORDS, RULES_HEADER, estimate_tokens
+from concept_distill.agents.prompts import MAX_WORDS, estimate_tokens
+from concept_distill.agents.student_prompt import RULES_HEADER
 from concept_distill.config import Config, LocalRole
 from concept_distill.loop.audit import audit_call_bound
 from concept_distill.loop.rounds import round_call_bound

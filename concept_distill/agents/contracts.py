@@ -12,16 +12,20 @@ from typing import Protocol, runtime_checkable
 
 from langchain_core.runnables import RunnableConfig
 
+from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.agents.teacher import Induction
 from concept_distill.records import Attempt, Example, ExampleResult, Judgement
 
 
 @runtime_checkable
 class Student(Protocol):
-    """Answers one example under a system prompt; never raises for one example's failure."""
+    """Answers one example under a prompt; never raises for one example's failure.
+
+    A plain string is a system prompt; a `StudentPrompt` also says where its rules go.
+    """
 
     async def answer(
-        self, prompt: str, example: Example, *, config: RunnableConfig | None = None
+        self, prompt: StudentPrompt | str, example: Example, *, config: RunnableConfig | None = None
     ) -> Attempt:
         """The reply; a model failure after retries is recorded in `Attempt.error`."""
         ...

@@ -79,7 +79,6 @@ end with 'The answer is N.'"""
 
 ILLUSTRATION_PREFIX = "Example: "
 
-RULES_HEADER = "\n\nFollow these rules:\n"
 MAX_WORDS = 40
 """Longest rule (and illustration) in words: one sentence a small student can keep in mind."""
 
@@ -125,8 +124,7 @@ def estimate_tokens(text: str, chars_per_token: float) -> int:
 
 
 def prompt_with_rules(base: str, rules: list[str]) -> str:
-    """The student's prompt: the base prompt, never replaced, followed by the accepted rules."""
-    if not rules:
-        return base
-    listed = "\n".join(f"- {rule}" for rule in rules)
-    return f"{base.rstrip()}{RULES_HEADER}{listed}"
+    """The student's system prompt: the base prompt, never replaced, then the accepted rules."""
+    from concept_distill.agents.student_prompt import StudentPrompt
+
+    return StudentPrompt(base=base, rules=tuple(rules)).system

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
+from concept_distill.agents.student_prompt import StudentPrompt, as_student_prompt
 from concept_distill.errors import ModelError
 from concept_distill.models import ChatRole
 from concept_distill.records import Attempt, Example
@@ -20,13 +21,15 @@ class ChatStudent:
         self.model = model
         self.task = task
 
-    def messages(self, prompt: str, example: Example) -> list[dict[str, str]]:
-        """The chat the student sees: the prompt as system message (if any), then the problem."""
-        chat = [{"role": "system", "content": prompt}] if prompt.strip() else []
-        return [*chat, {"role": "user", "content": self.task.render(example)}]
+    def messages(self, prompt: StudentPrompt | str, example: Example) -> list[dict[str, str]]:
+        """The chat the student sees: the system message (if any), then the problem.
+
+        The rules go where the prompt places them; a plain string is a system prompt.
+        """
+        return as_student_prompt(prompt).messages(self.task.render(example))
 
     async def answer(
-        self, prompt: str, example: Example, *, config: RunnableConfig | None = None
+        self, prompt: StudentPrompt | str, example: Example, *, config: RunnableConfig | None = None
     ) -> Attempt:
         """The student's reply; a model failure after retries becomes `Attempt.error`."""
         try:

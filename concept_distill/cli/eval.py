@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from concept_distill.agents.student_prompt import StudentPrompt
     from concept_distill.config import Config
     from concept_distill.loop.evaluation import Evaluation
     from concept_distill.tasks.splits import SplitName
@@ -54,7 +55,7 @@ def eval_command(
 
 
 async def _evaluate(
-    config: Config, split: str, prompt: str, run_dir: Path | None
+    config: Config, split: str, prompt: StudentPrompt | str, run_dir: Path | None
 ) -> dict[str, Any]:
     from rich.progress import (
         BarColumn,

@@ -14,9 +14,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from concept_distill.agents.prompts import prompt_with_rules
 from concept_distill.agents.rule_filters import batch_text, check_rule, distinct_rules
 from concept_distill.agents.solvable import scorer_judge, solved_mistakes, verifier_judge
+from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.agents.teacher import Induction
 from concept_distill.config import config_as_yaml
 from concept_distill.events import IterationEvent, PhaseEvent, RuleDecidedEvent, RuleProposedEvent
@@ -106,7 +106,7 @@ class DistillNodes:
         """The base prompt on train (to find mistakes) and validation (the score to beat)."""
         resources = await self._resources(state, runtime)
         resources.emit(PhaseEvent(phase="initialize"))
-        tagged, prompt = _tagged(config, "initialize", iteration=0), state["base_prompt"]
+        tagged, prompt = _tagged(config, "initialize", iteration=0), self._prompt(state, [])
         try:
             train = await resources.evaluate(
                 "initial-train", prompt, resources.splits["train"], tagged
@@ -150,7 +150,8 @@ class DistillNodes:
             for example_id, result in mistakes.items()
             if example_id not in shown
         }
-        budget = loop.teacher_prompt_tokens - teacher.prompt_tokens(self._prompt(state), [])
+        incumbent_text = self._prompt(state).describe()
+        budget = loop.teacher_prompt_tokens - teacher.prompt_tokens(incumbent_text, [])
         batches = select_batches(
             mistakes, shown, batches=loop.batches_per_round, per_batch=loop.mistakes_per_batch,
             cost=cost, budget=budget,
@@ -180,7 +181,7 @@ class DistillNodes:
                     run_dir=state["run_dir"],
                     iteration=state.get("iteration", 0) + 1,
                     batch_index=index,
-                    prompt=self._prompt(state),
+                    prompt=self._prompt(state).describe(),
                     mistake_ids=batch,
                     mistakes={example_id: mistakes[example_id] for example_id in batch},
                     existing=existing,
@@ -289,7 +290,7 @@ class DistillNodes:
         examples = resources.examples()
 
         async def evaluate(prompt: Prompt, ids: Sequence[str]) -> Results:
-            text = prompt_with_rules(state["base_prompt"], [ledger[i].text for i in prompt])
+            text = self._prompt(state, [ledger[i].text for i in prompt])
             label = f"validate-{'+'.join(prompt) or 'base'}-{ids[0]}"
             evaluation = await resources.evaluate(label, text, [examples[i] for i in ids], config)
             judged = correctness(evaluation)
@@ -392,10 +393,11 @@ class DistillNodes:
         resources.emit(PhaseEvent(phase="test"))
         resources.ledger.enforce = False
         tagged, examples = _tagged(config, "test"), resources.splits["test"]
-        base = await resources.evaluate("test-base", state["base_prompt"], examples, tagged)
+        base_prompt = self._prompt(state, [])
+        base = await resources.evaluate("test-base", base_prompt, examples, tagged)
         final: Evaluation = base
         prompt = self._prompt(state)
-        if prompt != state["base_prompt"]:
+        if prompt != base_prompt:
             final = await resources.evaluate("test-final", prompt, examples, tagged)
         comparison = compare(base, final)
         rules = rules_of(state)
@@ -419,7 +421,7 @@ class DistillNodes:
                 "stop_reason": state.get("stop_reason") or "done",
             }
         )
-        return {"metrics": as_json(metrics), "optimized_prompt": prompt}
+        return {"metrics": as_json(metrics), "optimized_prompt": prompt.describe()}
 
     async def report(
         self, state: DistillState, config: RunnableConfig, runtime: Ctx
@@ -432,7 +434,6 @@ class DistillNodes:
         )
         report = await write_run_outputs(
             resources.directory,
-            base_prompt=state["base_prompt"],
             prompt=self._prompt(state),
             accepted=accepted_rules(state),
             rules=rules_of(state),
@@ -448,9 +449,15 @@ class DistillNodes:
             "report_path": str(report),
         }
 
-    def _prompt(self, state: DistillState) -> str:
-        """The incumbent prompt: the base prompt and the accepted rules, in acceptance order."""
-        return prompt_with_rules(state["base_prompt"], [r.text for r in accepted_rules(state)])
+    def _prompt(self, state: DistillState, rules: list[str] | None = None) -> StudentPrompt:
+        """The incumbent prompt, placed where the config says.
+
+        The base prompt and the accepted rules in acceptance order (or the `rules` given).
+        """
+        if rules is None:
+            rules = [rule.text for rule in accepted_rules(state)]
+        placement = self.setup.config.prompt.rule_placement
+        return StudentPrompt(base=state["base_prompt"], rules=tuple(rules), placement=placement)
 
 
 def _spent(resources: RunResources) -> bool:

@@ -33,6 +33,7 @@ from langgraph.config import get_stream_writer
 
 from concept_distill.agents.contracts import Student, Teacher, Verifier
 from concept_distill.agents.student import ChatStudent
+from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.agents.teacher import ChatTeacher
 from concept_distill.agents.verifier import TaskVerifier
 from concept_distill.config import Config, LocalRole
@@ -289,7 +290,11 @@ class RunResources:
         _writer()(data)
 
     async def evaluate(
-        self, label: str, prompt: str, examples: Sequence[Example], config: RunnableConfig
+        self,
+        label: str,
+        prompt: StudentPrompt | str,
+        examples: Sequence[Example],
+        config: RunnableConfig,
     ) -> Evaluation:
         """Evaluate, stream progress, and save the per-example results."""
         writer = _writer()

@@ -4,8 +4,9 @@ Two processes writing one run directory would interleave checkpoints, ledger lin
 `RunLock` takes an exclusive `flock` on `<run_dir>/.lock` without waiting: a second process is
 refused at once (`RunDirectoryInUse`, exit 2), and since the kernel releases a `flock` when the
 last descriptor closes, a holder killed with kill -9 leaves nothing behind, so `--resume` after a
-crash is never refused. The lock file itself stays (empty but for the holder's pid, a hint for
-the message); it is not a sign that a run is in progress, the lock on it is.
+crash is never refused. Once it holds the lock, a process removes the temporary files of atomic
+writes a killed holder never finished. The lock file itself stays (empty but for the holder's
+pid, a hint for the message); it is not a sign that a run is in progress, the lock on it is.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 from pathlib import Path
 
 from concept_distill.errors import RunDirectoryInUse
+from concept_distill.report.run_dir import remove_temporaries
 
 LOCK_FILE = ".lock"
 
@@ -44,9 +46,15 @@ class RunLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            # Only the holder writes here: a temporary file is from a holder killed mid-write.
+            remove_temporaries(self.directory)
+        except BaseException:
+            self.release()
+            raise
 
     def release(self) -> None:
         """Drop the lock (closing the descriptor releases it); safe to call twice."""

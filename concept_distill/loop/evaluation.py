@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
 from concept_distill.agents.contracts import Student, Verifier
+from concept_distill.agents.student_prompt import StudentPrompt, as_student_prompt
 from concept_distill.errors import single_error
 from concept_distill.loop.health import FailureLimits, check_unjudged
 from concept_distill.loop.stats import PairedComparison, paired_comparison, wilson_interval
@@ -28,7 +29,7 @@ class Evaluation(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    prompt: str
+    prompt: str = Field(description="The prompt, as one text (`StudentPrompt.describe`).")
     results: list[ExampleResult]
     seconds: float = Field(description="Wall-clock time of the whole evaluation.")
 
@@ -73,7 +74,7 @@ class Evaluation(BaseModel):
 
 
 async def evaluate(
-    prompt: str,
+    prompt: StudentPrompt | str,
     examples: Sequence[Example],
     *,
     student: Student,
@@ -131,7 +132,8 @@ async def evaluate(
     if spent:
         raise spent[0]
     done = [result for result in results if result is not None]
-    return Evaluation(prompt=prompt, results=done, seconds=time.monotonic() - started)
+    text = as_student_prompt(prompt).describe()
+    return Evaluation(prompt=text, results=done, seconds=time.monotonic() - started)
 
 
 def compare(base: Evaluation, new: Evaluation) -> PairedComparison:

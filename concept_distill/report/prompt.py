@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.errors import ConfigError
 
 PROMPT_JSON = "optimized_prompt.json"
 PROMPT_TEXT = "optimized_prompt.txt"
 
 
-def load_optimized_prompt(path: Path | str) -> str:
-    """The prompt in `optimized_prompt.json` (its `prompt` field) or `optimized_prompt.txt`.
+def load_optimized_prompt(path: Path | str) -> StudentPrompt:
+    """The prompt in `optimized_prompt.json`, or the system prompt in `optimized_prompt.txt`.
 
-    `path` may also be a run directory, whose JSON file is read. A `.txt` (or any other non-JSON
-    file) is returned byte for byte: a run writes both files with exactly the same prompt, so
-    either one given to `eval --prompt` sends the same request and hits the same cache entries.
+    `path` may also be a run directory, whose JSON file is read. The JSON file records where the
+    rules go (`placement`; format @1 files, older, always put them in the system prompt). A
+    `.txt` (or any other non-JSON file) is taken byte for byte as the system prompt: with the
+    default placement a run writes both files with exactly the same prompt, so either one given
+    to `eval --prompt` sends the same request and hits the same cache entries. With the rules in
+    the user message, only the JSON file holds them.
 
     Raises:
         ConfigError: the file is missing, unreadable, or a JSON file without a string `prompt`.
@@ -30,11 +34,21 @@ def load_optimized_prompt(path: Path | str) -> str:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise ConfigError(f"cannot read prompt {path}: {reason}") from error
     if path.suffix != ".json":
-        return text
+        return StudentPrompt(base=text)
     try:
         data = json.loads(text)
     except ValueError as error:
         raise ConfigError(f"{path}: bad JSON: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("prompt"), str):
         raise ConfigError(f"{path}: expected an object with a string field 'prompt'")
-    return str(data["prompt"])
+    placement = data.get("placement", "system")
+    if placement == "system":
+        return StudentPrompt(base=str(data["prompt"]))
+    rules = data.get("rules")
+    try:
+        if not isinstance(rules, list):
+            raise TypeError("rules is not a list")
+        texts = tuple(str(rule["text"]) for rule in rules)
+        return StudentPrompt(base=str(data["base_prompt"]), rules=texts, placement=placement)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigError(f"{path}: placement {placement!r} needs base_prompt and rules") from error

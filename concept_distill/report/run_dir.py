@@ -13,6 +13,8 @@ from typing import Any
 import anyio
 from pydantic import BaseModel
 
+from concept_distill.report.kill_hook import kill_here_if_asked
+
 
 def _atomic_write(path: Path, data: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,6 +28,21 @@ def _atomic_write(path: Path, data: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+TEMPORARY_PATTERN = ".*.tmp"
+"""How `_atomic_write` names its temporary files (hidden, `.<name>.<random>.tmp`)."""
+
+
+def remove_temporaries(root: Path) -> list[Path]:
+    """Delete the temporaries of atomic writes whose writer died before renaming them.
+
+    Only safe while no one writes the directory: its holder calls it right after locking it.
+    """
+    found = sorted(root.rglob(TEMPORARY_PATTERN))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -54,6 +71,7 @@ class RunDirectory:
 
     async def write_text(self, name: str, text: str) -> Path:
         """Write a text file atomically."""
+        kill_here_if_asked(name)
         target = self.path / name
         await anyio.to_thread.run_sync(_atomic_write, target, text)
         return target

@@ -62,11 +62,10 @@ async def test_run_finishes_reports_and_resumes_without_new_calls(tmp_path: Path
             assert evaluated.returncode == 0, evaluated.stderr.decode()
             assert len(student.requests) == calls, name
     text, document = (run_dir / "optimized_prompt.txt", run_dir / "optimized_prompt.json")
-    prompt = load_optimized_prompt(document)
+    prompt = load_optimized_prompt(document).system
     assert HELPFUL in prompt and not prompt.endswith("\n")
-    assert (
-        text.read_text() == prompt == load_optimized_prompt(text) == load_optimized_prompt(run_dir)
-    )
+    assert text.read_text() == prompt == load_optimized_prompt(text).system
+    assert load_optimized_prompt(run_dir).system == prompt
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_accuracy_final"] == 1.0 > metrics["test_accuracy_base"]
     log = (run_dir / "run.log").read_text()

@@ -15,15 +15,15 @@ PROMPT = "You are a helpful assistant.\n\nRules:\n1. End with 'The answer is N.'
 def test_json_text_and_run_directory_give_the_same_prompt(tmp_path: Path) -> None:
     (tmp_path / "optimized_prompt.json").write_text(json.dumps({"prompt": PROMPT, "rules": []}))
     (tmp_path / "optimized_prompt.txt").write_text(PROMPT)
-    assert load_optimized_prompt(tmp_path / "optimized_prompt.json") == PROMPT
-    assert load_optimized_prompt(tmp_path / "optimized_prompt.txt") == PROMPT
-    assert load_optimized_prompt(tmp_path) == PROMPT
+    assert load_optimized_prompt(tmp_path / "optimized_prompt.json").system == PROMPT
+    assert load_optimized_prompt(tmp_path / "optimized_prompt.txt").system == PROMPT
+    assert load_optimized_prompt(tmp_path).system == PROMPT
 
 
 def test_a_text_file_is_read_byte_for_byte(tmp_path: Path) -> None:
     path = tmp_path / "prompt.txt"
     path.write_text("line one\n")
-    assert load_optimized_prompt(path) == "line one\n"
+    assert load_optimized_prompt(path).system == "line one\n"
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,27 @@ def test_bad_json_is_a_config_error(tmp_path: Path, content: str, message: str) 
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read prompt"):
         load_optimized_prompt(tmp_path / "nope.txt")
+
+
+def test_rules_placed_in_the_user_message_come_back_placed(tmp_path: Path) -> None:
+    document = {
+        "format": "concept-distill/optimized-prompt@2",
+        "prompt": "Base.",
+        "base_prompt": "Base.",
+        "placement": "user_after",
+        "rules": [{"id": "r1-0-1", "text": "Show each step."}],
+    }
+    path = tmp_path / "optimized_prompt.json"
+    path.write_text(json.dumps(document))
+    prompt = load_optimized_prompt(path)
+    assert prompt.messages("What is 2+2?") == [
+        {"role": "system", "content": "Base."},
+        {"role": "user", "content": "What is 2+2?\n\nFollow these rules:\n- Show each step."},
+    ]
+
+
+def test_a_user_placement_without_its_rules_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "optimized_prompt.json"
+    path.write_text(json.dumps({"prompt": "Base.", "placement": "user_before"}))
+    with pytest.raises(ConfigError, match="needs base_prompt and rules"):
+        load_optimized_prompt(path)

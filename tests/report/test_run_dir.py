@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
+from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.errors import ConfigError
 from concept_distill.models import Spend, SpendReport
 from concept_distill.records import IterationRecord, Rule, RunMetrics
@@ -211,8 +212,7 @@ async def test_a_re_render_is_the_report_the_run_wrote(tmp_path: Path) -> None:
     rejected = Rule(id="r1-0-1", text=ESCAPED, iteration=1, status="rejected")
     written = await write_run_outputs(
         run,
-        base_prompt="Base.",
-        prompt=f"Base.\n\n{HELPFUL}",
+        prompt=StudentPrompt(base="Base.", rules=(HELPFUL,)),
         accepted=[accepted],
         rules=[accepted, rejected],
         metrics=RunMetrics(test_accuracy_base=0.5, test_accuracy_final=0.625,
