@@ -40,6 +40,9 @@ class Attempt(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached: bool = False
+    finish_reason: str | None = Field(
+        None, description="Why generation stopped; `length`: cut at max_tokens (still judged)."
+    )
     error: str | None = Field(None, description="Set when the model call failed after retries.")
 
 
@@ -144,3 +147,7 @@ class RunMetrics(BaseModel):
     stop_reason: str = ""
     spend: dict[str, Any] | None = Field(None, description="spend.json: spend by role.")
     elapsed_s: float | None = Field(None, description="Running time over every process.")
+    cut_share: dict[str, float] = Field(
+        default_factory=dict,
+        description="Share of replies cut at max_tokens, by evaluation (initial, test).",
+    )

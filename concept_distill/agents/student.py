@@ -42,4 +42,5 @@ class ChatStudent:
             prompt_tokens=reply.prompt_tokens,
             completion_tokens=reply.completion_tokens,
             cached=reply.cached,
+            finish_reason=reply.finish_reason,
         )

@@ -35,7 +35,14 @@ from concept_distill.graph.state import (
 )
 from concept_distill.loop.acceptance import AcceptancePolicy
 from concept_distill.loop.audit import audit_rules
-from concept_distill.loop.evaluation import Evaluation, compare, correctness
+from concept_distill.loop.evaluation import (
+    SHORTENING_RATIO,
+    Evaluation,
+    compare,
+    correctness,
+    length_ratio,
+    reply_tokens,
+)
 from concept_distill.loop.rounds import (
     CandidateEvidence,
     Evaluate,
@@ -87,6 +94,7 @@ class DistillNodes:
             "rules": reset_rules(),  # type: ignore[typeddict-item]
             "accepted_rule_ids": [],
             "incumbent_validation": {},
+            "incumbent_reply_tokens": {},
             "train_mistakes": {},
             "shown_to_teacher": [],
             "batches": [],
@@ -121,10 +129,15 @@ class DistillNodes:
             update={
                 "train_accuracy_base": train.accuracy,
                 "validation_accuracy_base": validation.accuracy,
+                "cut_share": {
+                    "initial-train": train.cut_share,
+                    "initial-validation": validation.cut_share,
+                },
             }
         )
         return {
             "incumbent_validation": correctness(validation),
+            "incumbent_reply_tokens": reply_tokens(validation),
             "train_mistakes": {
                 r.example_id: as_json(r) for r in train.results if r.judgement.outcome == "wrong"
             },
@@ -251,18 +264,18 @@ class DistillNodes:
         ]
         validation_ids = [example.id for example in resources.splits["validation"]]
         incumbent: Prompt = tuple(state.get("accepted_rule_ids", []))
+        lengths = {incumbent: dict(state.get("incumbent_reply_tokens", {}))}
+        tagged = _tagged(config, "validate", iteration=iteration)
         outcome = await run_round(
             incumbent,
             candidates,
             race_order(validation_ids, resources.config.acceptance.seed),
-            self._evaluator(
-                resources, state, ledger, _tagged(config, "validate", iteration=iteration)
-            ),
+            self._evaluator(resources, state, ledger, tagged, lengths),
             self.policy,
             budget_exhausted=lambda: _spent(resources),
             known={incumbent: state.get("incumbent_validation", {})},
         )
-        decided = decide_rules(ledger, outcome.final(), outcome.accepted, state)
+        decided = decide_rules(ledger, outcome.final(), outcome.accepted, state, lengths)
         for rule in decided:
             resources.emit(
                 RuleDecidedEvent(
@@ -277,6 +290,7 @@ class DistillNodes:
             "rules": [as_json(rule) for rule in [*duplicates, *decided]],
             "accepted_rule_ids": list(outcome.incumbent),
             "incumbent_validation": known or state.get("incumbent_validation", {}),
+            "incumbent_reply_tokens": lengths.get(outcome.incumbent, {}),
             "spend": as_json(resources.totals()),
         }
 
@@ -286,13 +300,17 @@ class DistillNodes:
         state: DistillState,
         ledger: dict[str, Rule],
         config: RunnableConfig,
+        lengths: dict[Prompt, dict[str, int]] | None = None,
     ) -> Evaluate:
+        """`loop.rounds.Evaluate` over the student; notes reply lengths per prompt in `lengths`."""
         examples = resources.examples()
 
         async def evaluate(prompt: Prompt, ids: Sequence[str]) -> Results:
             text = self._prompt(state, [ledger[i].text for i in prompt])
             label = f"validate-{'+'.join(prompt) or 'base'}-{ids[0]}"
             evaluation = await resources.evaluate(label, text, [examples[i] for i in ids], config)
+            if lengths is not None:
+                lengths.setdefault(prompt, {}).update(reply_tokens(evaluation))
             judged = correctness(evaluation)
             return {i: judged.get(i) for i in ids}
 
@@ -404,6 +422,11 @@ class DistillNodes:
         metrics = metrics_of(state).model_copy(
             update={
                 "test_accuracy_base": base.accuracy,
+                "cut_share": {
+                    **metrics_of(state).cut_share,
+                    "test-base": base.cut_share,
+                    "test-final": final.cut_share,
+                },
                 "test_accuracy_final": final.accuracy,
                 "test_ci_base": base.interval,
                 "test_ci_final": final.interval,
@@ -525,18 +548,30 @@ def decide_rules(
     final: dict[str, CandidateEvidence],
     accepted: list[str],
     state: DistillState,
+    lengths: dict[Prompt, dict[str, int]],
 ) -> list[Rule]:
-    """Each raced candidate with its evidence and status (accepted in order, else rejected)."""
+    """Each raced candidate with its evidence and status (accepted in order, else rejected).
+
+    A candidate whose replies are much shorter than the incumbent's is flagged in its evidence
+    (`reply_length_ratio`, and the reason says so): small students stop reasoning when told to
+    be brief.
+    """
     position = len(state.get("accepted_rule_ids", []))
     decided = []
     for rule_id, record in final.items():
         status = "accepted" if rule_id in accepted else "rejected"
         examples = record.examples
+        ratio = length_ratio(
+            lengths.get((*record.incumbent, rule_id), {}), lengths.get(record.incumbent, {})
+        )
+        reason = f"{record.stop}: {record.reason}"
+        if ratio is not None and ratio < SHORTENING_RATIO:
+            reason += f"; replies shrank to {ratio:.0%} of the incumbent's length"
         decided.append(
             ledger[rule_id].model_copy(
                 update={
                     "status": status,
-                    "reason": f"{record.stop}: {record.reason}",
+                    "reason": reason,
                     "validation_delta": record.difference,
                     "validation_accuracy": None,
                     "p_value": binomial_tail(
@@ -549,7 +584,10 @@ def decide_rules(
                     "accepted_order": position + accepted.index(rule_id)
                     if status == "accepted"
                     else None,
-                    "evidence": record.model_dump(mode="json"),
+                    "evidence": {
+                        **record.model_dump(mode="json"),
+                        "reply_length_ratio": ratio,
+                    },
                 }
             )
         )

@@ -318,6 +318,12 @@ class RunResources:
             limits=self.config.failures,
         )
         await self.directory.write_jsonl(f"results/{label}.jsonl", evaluation.results)
+        logging.getLogger("concept_distill.run").info(
+            "evaluation %s: %d examples, accuracy %.3f, %d unjudged, %.0f%% cut at max_tokens, "
+            "%.0f reply tokens on average",
+            label, len(evaluation.results), evaluation.accuracy, evaluation.unjudged,
+            100 * evaluation.cut_share, evaluation.mean_completion_tokens,
+        )  # fmt: skip
         return evaluation
 
 

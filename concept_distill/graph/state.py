@@ -64,6 +64,8 @@ class DistillState(TypedDict, total=False):
     """Ids of the rules in the incumbent prompt, in acceptance order."""
     incumbent_validation: dict[str, bool]
     """The incumbent prompt's correctness on validation, by example id (unjudged left out)."""
+    incumbent_reply_tokens: dict[str, int]
+    """The incumbent prompt's reply length on validation, by example id (to flag shortening)."""
     train_mistakes: dict[str, JsonRecord]
     """Train examples the incumbent prompt still gets wrong (`ExampleResult` JSON)."""
     shown_to_teacher: list[str]

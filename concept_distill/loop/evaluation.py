@@ -68,6 +68,21 @@ class Evaluation(BaseModel):
         """Completion tokens the student used (cached replies included)."""
         return sum(r.attempt.completion_tokens for r in self.results)
 
+    @property
+    def cut_share(self) -> float:
+        """Share of replies cut at `max_tokens` (`finish_reason=length`).
+
+        A cap too low for the reasoning the task needs shows here first.
+        """
+        cut = sum(1 for r in self.results if r.attempt.finish_reason == "length")
+        return cut / len(self.results) if self.results else 0.0
+
+    @property
+    def mean_completion_tokens(self) -> float:
+        """Average reply length in tokens, over the replies that came back."""
+        lengths = [r.attempt.completion_tokens for r in self.results if r.attempt.error is None]
+        return sum(lengths) / len(lengths) if lengths else 0.0
+
     def by_id(self) -> dict[str, ExampleResult]:
         """Results keyed by example id."""
         return {r.example_id: r for r in self.results}
@@ -175,4 +190,28 @@ def correctness(evaluation: Evaluation) -> dict[str, bool]:
         r.example_id: r.judgement.correct
         for r in evaluation.results
         if r.judgement.outcome != "unjudged"
+    }
+
+
+SHORTENING_RATIO = 0.6
+"""A rule whose replies are shorter than this share of the incumbent's is flagged: a small
+student told to be brief stops reasoning (measured: one rule shrank Qwen-0.5B's GSM8K replies
+from 233 to 53 tokens and its accuracy from 11/58 to 3/58)."""
+
+
+def length_ratio(candidate: dict[str, int], incumbent: dict[str, int]) -> float | None:
+    """Mean reply length under the candidate over the incumbent's, on the examples both have."""
+    shared = [example_id for example_id in candidate if example_id in incumbent]
+    before = sum(incumbent[i] for i in shared)
+    if not shared or before == 0:
+        return None
+    return sum(candidate[i] for i in shared) / before
+
+
+def reply_tokens(evaluation: Evaluation) -> dict[str, int]:
+    """Reply length in tokens by example id, for the replies that came back."""
+    return {
+        r.example_id: r.attempt.completion_tokens
+        for r in evaluation.results
+        if r.attempt.error is None
     }
