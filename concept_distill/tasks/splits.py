@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from concept_distill.errors import ConfigError
 from concept_distill.records import Example
 
-SplitName = Literal["train", "validation", "test"]
-SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
+SplitName = Literal["train", "validation", "test", "dev"]
+SPLITS: tuple[SplitName, ...] = ("train", "validation", "test", "dev")
+"""In the order they are cut from the shuffled pool: `dev` last, so adding one leaves the
+others as they were."""
 _NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
 
 
@@ -53,6 +55,14 @@ class SplitConfig(BaseModel):
     train: float = Field(0.4, gt=0, description="Train size: mistakes come from here.")
     validation: float = Field(0.3, gt=0, description="Validation size: rules are accepted here.")
     test: float = Field(0.3, gt=0, description="Held-out test size: only the final report.")
+    dev: float = Field(
+        0,
+        ge=0,
+        description=(
+            "Dev size (0: none): for choosing settings (token cap, placement, rule form...) with "
+            "`eval --split dev`, never validation or test. The loop never reads it."
+        ),
+    )
     limit: int | None = Field(None, ge=3, description="Use only this many examples in all.")
     exclude: Exclusion = Field(
         default_factory=Exclusion,
@@ -69,9 +79,9 @@ class SplitConfig(BaseModel):
 
     @model_validator(mode="after")
     def _fractions_fit(self) -> SplitConfig:
-        sizes = (self.train, self.validation, self.test)
+        sizes = (self.train, self.validation, self.test, self.dev)
         if all(size < 1 for size in sizes) and sum(sizes) > 1 + 1e-9:
-            raise ValueError("train + validation + test fractions add up to more than 1")
+            raise ValueError("train + validation + test + dev fractions add up to more than 1")
         return self
 
 
@@ -90,7 +100,8 @@ def make_splits(examples: list[Example], config: SplitConfig) -> dict[SplitName,
     ordered = sorted(kept, key=lambda example: example.id)
     random.Random(config.seed).shuffle(ordered)
     pool = ordered[: config.limit] if config.limit else ordered
-    sizes = [_size(value, len(pool)) for value in (config.train, config.validation, config.test)]
+    fractions = (config.train, config.validation, config.test, config.dev)
+    sizes = [_size(value, len(pool)) for value in fractions]
     if sum(sizes) > len(pool):
         removed = len(examples) - len(kept)
         aside = f" ({removed} excluded or repeated set aside)" if removed else ""
@@ -100,7 +111,7 @@ def make_splits(examples: list[Example], config: SplitConfig) -> dict[SplitName,
     result: dict[SplitName, list[Example]] = {}
     start = 0
     for name, size in zip(SPLITS, sizes, strict=True):
-        if size == 0:
+        if size == 0 and name != "dev":
             raise ConfigError(f"the {name} split is empty; make it larger")
         result[name] = pool[start : start + size]
         start += size
