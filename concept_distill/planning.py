@@ -13,6 +13,7 @@ from rich.table import Table
 from concept_distill.agents.prompts import MAX_WORDS, estimate_tokens
 from concept_distill.agents.student_prompt import RULES_HEADER
 from concept_distill.config import Config, LocalRole
+from concept_distill.errors import ConfigError
 from concept_distill.loop.audit import audit_call_bound
 from concept_distill.loop.rounds import round_call_bound
 from concept_distill.tasks import build_task, make_splits
@@ -87,6 +88,10 @@ async def plan_run(config: Config) -> Table:
         longest = max((len(task.render(example)) for example in every), default=0)
         return len(splits["train"]), len(splits["validation"]), len(splits["test"]), longest
 
+    if config.models.teacher is None:
+        raise ConfigError("models.teacher: a distillation needs a teacher model")
+    if config.models.student is None:
+        raise ConfigError("models.student: no student model")
     train, validation, test, longest = await anyio.to_thread.run_sync(load)
     plan = plan_spend(config, train=train, validation=validation, test=test, question_chars=longest)
     table = Table(title=f"dry run: {config.task.name} (upper bounds; nothing was called)")

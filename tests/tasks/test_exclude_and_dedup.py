@@ -75,14 +75,23 @@ def test_repeated_questions_are_kept_once_and_a_repeat_of_a_reserved_one_goes() 
     examples = [
         Example(id="a", question="Sam has 3 apples. How many?", answer="3"),
         Example(id="b", question="Bo has 2 pears.", answer="2"),
-        Example(id="c", question="  sam has 3 apples -- how many? ", answer="3"),
+        Example(id="c", question="  sam has 3 APPLES.  How many? ", answer="3"),
         Example(id="d", question="Al has 5 figs.", answer="5"),
-        Example(id="e", question="Bo has 2 pears!", answer="2"),
+        Example(id="e", question="bo  has 2 pears.", answer="2"),
     ]
     kept = usable_examples(examples, SplitConfig(exclude=Exclusion(last=1)))
     assert [example.id for example in kept] == ["a", "d"]
     kept = usable_examples(examples, SplitConfig(dedupe=False, exclude=Exclusion(last=1)))
     assert [example.id for example in kept] == ["a", "b", "c", "d"]
+
+
+def test_questions_that_differ_only_in_punctuation_are_not_repeats() -> None:
+    # HumanEval/56 and /61: the same words, "<" and ">" in one, "(" and ")" in the other.
+    examples = [
+        Example(id="56", question='brackets is a string of "<" and ">".', answer=""),
+        Example(id="61", question='brackets is a string of "(" and ")".', answer=""),
+    ]
+    assert [e.id for e in usable_examples(examples, SplitConfig())] == ["56", "61"]
 
 
 def test_multiarith_repeats_are_removed_before_splitting() -> None:
