@@ -307,7 +307,8 @@ CASES = [
         lambda e: ["eval", e.config(), "--prompt", e.text("p.json", '{"rules": []}')],
         "p.json",
     ),
-    Case("eval unknown split", lambda e: ["eval", e.config(), "--split", "dev"], "--split"),
+    Case("eval unknown split", lambda e: ["eval", e.config(), "--split", "devel"], "--split"),
+    Case("eval dev split of size 0", lambda e: ["eval", e.config(), "--split", "dev"], "splits.dev"),
     Case(
         "eval config with duplicate key",
         lambda e: ["eval", e.text("c.yaml", "a: 1\na: 2\n")],
@@ -405,6 +406,8 @@ def test_bad_input_is_one_line_and_no_call(
     env = Env(tmp_path, endpoint.base_url)
     argv = case.argv(env)
     before = endpoint.request_count
+    runs = tmp_path / "runs"
+    directories_before = set(runs.iterdir()) if runs.is_dir() else set()
     capsys.readouterr()
 
     code = main(argv)
@@ -418,6 +421,9 @@ def test_bad_input_is_one_line_and_no_call(
     culprit = case.culprit if isinstance(case.culprit, str) else case.culprit(env)
     assert culprit in lines[0], err
     assert endpoint.request_count == before
+    # Failing before spending leaves no run directory behind (nothing that looks resumable).
+    directories_after = set(runs.iterdir()) if runs.is_dir() else set()
+    assert directories_after == directories_before, sorted(map(str, directories_after))
 
 
 def test_the_table_covers_every_command(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ def eval_command(
     config = load_cli_config(config_path, set_)
     if split not in SPLITS:
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)}")
+    if split == "dev" and not config.splits.dev:
+        raise ConfigError("--split dev: the config has no dev split (splits.dev is 0)")
     text = load_optimized_prompt(prompt) if prompt else config.prompt.base
     summary = anyio.run(_evaluate, config, split, text, run_dir)
     # soft_wrap: a long line (a results path) stays whole instead of breaking at the width.
