@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +134,13 @@ class Case:
     argv: Callable[[Env], list[str]]
     culprit: str | Callable[[Env], str]
     code: int = 2
+
+
+def other_database(path: Path) -> str:
+    """A SQLite database that is not a response cache (it must never be deleted)."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS notes (text TEXT)")
+    return str(path)
 
 
 def _run(**changes: Any) -> Callable[[Env], list[str]]:
@@ -367,6 +375,26 @@ CASES = [
         "cache info: base_url ftp",
         lambda e: ["cache", "info", e.config(models__student__base_url="ftp://x/v1")],
         "base_url",
+    ),
+    Case(
+        "cache info: cache_path is a directory",
+        lambda e: ["cache", "info", e.config(cache_path=str(e.tmp))],
+        lambda e: str(e.tmp),
+    ),
+    Case(
+        "cache clear: cache_path is not SQLite",
+        lambda e: ["cache", "clear", e.config(cache_path=e.text("notes.txt", "keep me\n"))],
+        "notes.txt",
+    ),
+    Case(
+        "cache info: a database without the table",
+        lambda e: ["cache", "info", e.config(cache_path=other_database(e.tmp / "other.db"))],
+        "other.db",
+    ),
+    Case(
+        "cache clear: a database without the table",
+        lambda e: ["cache", "clear", e.config(cache_path=other_database(e.tmp / "other.db"))],
+        "other.db",
     ),
     # --- sandbox
     Case("sandbox without a file", lambda e: ["sandbox"], "JSONL file"),

@@ -23,18 +23,17 @@ def cache_info(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG")],
 ) -> None:
     """Where the cache is, how many replies it holds, and its size."""
-    import sqlite3
-
     from rich.console import Console
 
+    from concept_distill.models.cache import cache_stats
+
     path = _cache_path(config_path)
-    if not path.exists():
+    stats = cache_stats(path)
+    if stats is None:
         Console().print(f"{path}: no cache yet", soft_wrap=True)
         return
-    with sqlite3.connect(path) as db:
-        (count,) = db.execute("SELECT COUNT(*) FROM responses").fetchone()
     Console().print(
-        f"{path}: {count} cached replies, {path.stat().st_size / 1e6:.1f} MB", soft_wrap=True
+        f"{path}: {stats.replies} cached replies, {stats.size_bytes / 1e6:.1f} MB", soft_wrap=True
     )
 
 
@@ -42,10 +41,11 @@ def cache_info(
 def cache_clear(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG")],
 ) -> None:
-    """Delete the response cache."""
+    """Delete the response cache (only a response cache: any other file is refused)."""
     from rich.console import Console
 
+    from concept_distill.models.cache import clear_cache
+
     path = _cache_path(config_path)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    Console().print(f"{path}: cleared", soft_wrap=True)
+    cleared = clear_cache(path)
+    Console().print(f"{path}: {'cleared' if cleared else 'no cache yet'}", soft_wrap=True)
