@@ -94,6 +94,19 @@ def test_a_second_lock_on_one_directory_is_refused_until_the_first_is_released(
     second.release()
 
 
+def test_taking_the_lock_removes_what_a_killed_writer_left_half_written(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
+    left = [tmp_path / ".metrics.json.x1y2.tmp", tmp_path / "results" / ".initial.jsonl.ab.tmp"]
+    kept = [tmp_path / "metrics.json", tmp_path / "results" / "initial.jsonl", tmp_path / "a.tmp"]
+    for path in [*left, *kept]:
+        path.write_text("{")
+    lock = RunLock(tmp_path)
+    lock.acquire()
+    lock.release()
+    assert [path.exists() for path in left] == [False, False]
+    assert [path.exists() for path in kept] == [True, True, True]
+
+
 def test_a_lock_held_by_a_killed_process_is_free(tmp_path: Path) -> None:
     """kill -9 leaves the lock file but not the lock: the kernel closed the descriptor."""
     script = (
