@@ -14,10 +14,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from concept_distill.agents.rule_filters import batch_text, check_rule, distinct_rules
 from concept_distill.agents.solvable import scorer_judge, solved_mistakes, verifier_judge
 from concept_distill.agents.student_prompt import StudentPrompt
-from concept_distill.agents.teacher import Induction
 from concept_distill.config import config_as_yaml
 from concept_distill.events import IterationEvent, PhaseEvent, RuleDecidedEvent, RuleProposedEvent
 from concept_distill.graph.resources import RunResources
@@ -35,16 +33,14 @@ from concept_distill.graph.state import (
 )
 from concept_distill.loop.acceptance import AcceptancePolicy
 from concept_distill.loop.audit import audit_rules
+from concept_distill.loop.candidates import decide_rules, drop_duplicates, proposed_rules
 from concept_distill.loop.evaluation import (
-    SHORTENING_RATIO,
     Evaluation,
     compare,
     correctness,
-    length_ratio,
     reply_tokens,
 )
 from concept_distill.loop.rounds import (
-    CandidateEvidence,
     Evaluate,
     Prompt,
     Results,
@@ -52,7 +48,6 @@ from concept_distill.loop.rounds import (
     run_round,
 )
 from concept_distill.loop.selection import select_batches
-from concept_distill.loop.stats import binomial_tail
 from concept_distill.loop.stopping import LoopStatus, StopCondition, stop_reason
 from concept_distill.models.ledger import BudgetExhausted, budget_reason
 from concept_distill.records import Example, ExampleResult, IterationRecord, Rule
@@ -226,7 +221,10 @@ class DistillNodes:
             )
         except BudgetExhausted:
             return {}
-        rules = proposed_rules(payload, batch, induction)
+        rules = proposed_rules(
+            induction, batch, iteration=iteration, batch_index=index,
+            existing=payload["existing"],
+        )  # fmt: skip
         for rule in rules:
             resources.emit(
                 RuleProposedEvent(rule_id=rule.id, text=rule.text, status=rule.status,
@@ -275,7 +273,10 @@ class DistillNodes:
             budget_exhausted=lambda: _spent(resources),
             known={incumbent: state.get("incumbent_validation", {})},
         )
-        decided = decide_rules(ledger, outcome.final(), outcome.accepted, state, lengths)
+        decided = decide_rules(
+            ledger, outcome.final(), outcome.accepted, lengths,
+            position=len(state.get("accepted_rule_ids", [])),
+        )  # fmt: skip
         for rule in decided:
             resources.emit(
                 RuleDecidedEvent(
@@ -491,104 +492,3 @@ def _accepted_before(state: DistillState) -> int:
     """Rules in the prompt before this round (accepted in an earlier iteration, not pruned)."""
     iteration = state.get("iteration", 0) + 1
     return sum(rule.iteration < iteration for rule in accepted_rules(state))
-
-
-def proposed_rules(
-    payload: InduceInput, batch: list[tuple[Example, ExampleResult]], induction: Induction
-) -> list[Rule]:
-    """The teacher's reply as candidate rules, each through the filters (leak, generic, ...)."""
-    iteration, index = payload["iteration"], payload["batch_index"]
-    prefix = f"r{iteration}-{index}"
-    if induction.reply is None:
-        return [
-            Rule(
-                id=f"{prefix}-malformed", text="", iteration=iteration,
-                source_mistakes=payload["mistake_ids"], status="malformed",
-                reason=induction.failure,
-            )
-        ]  # fmt: skip
-    problems, answers = batch_text(batch)
-    existing = list(payload["existing"])
-    rules = []
-    for number, proposal in enumerate(induction.reply.rules, start=1):
-        status, reason = check_rule(
-            proposal.rule, problems, answers, existing, illustration=proposal.example or ""
-        )
-        sources = [
-            payload["mistake_ids"][n - 1]
-            for n in proposal.mistakes
-            if 0 < n <= len(payload["mistake_ids"])
-        ]
-        rules.append(
-            Rule(
-                id=f"{prefix}-{number}", text=proposal.student_text(),
-                iteration=iteration, source_mistakes=sources or payload["mistake_ids"],
-                diagnosis=induction.reply.diagnosis, status=status, reason=reason,
-            )
-        )  # fmt: skip
-        existing.append(proposal.rule)
-    return rules
-
-
-def drop_duplicates(ledger: dict[str, Rule], iteration: int) -> tuple[dict[str, Rule], list[Rule]]:
-    """Mark this round's near-duplicate proposals (parallel batches cannot see each other's)."""
-    earlier = [r.text for r in ledger.values() if r.iteration < iteration and r.text]
-    fresh = [r for r in ledger.values() if r.iteration == iteration and r.status == "proposed"]
-    keep = set(distinct_rules([rule.text for rule in fresh], earlier))
-    duplicates = [
-        rule.model_copy(update={"status": "duplicate", "reason": "same as another proposal"})
-        for index, rule in enumerate(fresh)
-        if index not in keep
-    ]
-    return {**ledger, **{rule.id: rule for rule in duplicates}}, duplicates
-
-
-def decide_rules(
-    ledger: dict[str, Rule],
-    final: dict[str, CandidateEvidence],
-    accepted: list[str],
-    state: DistillState,
-    lengths: dict[Prompt, dict[str, int]],
-) -> list[Rule]:
-    """Each raced candidate with its evidence and status (accepted in order, else rejected).
-
-    A candidate whose replies are much shorter than the incumbent's is flagged in its evidence
-    (`reply_length_ratio`, and the reason says so): small students stop reasoning when told to
-    be brief.
-    """
-    position = len(state.get("accepted_rule_ids", []))
-    decided = []
-    for rule_id, record in final.items():
-        status = "accepted" if rule_id in accepted else "rejected"
-        examples = record.examples
-        ratio = length_ratio(
-            lengths.get((*record.incumbent, rule_id), {}), lengths.get(record.incumbent, {})
-        )
-        reason = f"{record.stop}: {record.reason}"
-        if ratio is not None and ratio < SHORTENING_RATIO:
-            reason += f"; replies shrank to {ratio:.0%} of the incumbent's length"
-        decided.append(
-            ledger[rule_id].model_copy(
-                update={
-                    "status": status,
-                    "reason": reason,
-                    "validation_delta": record.difference,
-                    "validation_accuracy": None,
-                    "p_value": binomial_tail(
-                        len(record.fixed), len(record.fixed) + len(record.broken)
-                    )
-                    if examples
-                    else None,
-                    "fixed": record.fixed,
-                    "broken": record.broken,
-                    "accepted_order": position + accepted.index(rule_id)
-                    if status == "accepted"
-                    else None,
-                    "evidence": {
-                        **record.model_dump(mode="json"),
-                        "reply_length_ratio": ratio,
-                    },
-                }
-            )
-        )
-    return decided
