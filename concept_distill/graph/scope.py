@@ -12,6 +12,8 @@ between invocations, and concurrent invocations (other threads) each have their 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +64,8 @@ class GraphSetup:
 
 
 _OWNED: dict[str, RunResources] = {}
+_CLOSING: set[asyncio.Task[None]] = set()
+"""Closings under way (kept referenced until done: the event loop holds tasks only weakly)."""
 _LOCK = anyio.Lock()
 
 
@@ -105,6 +109,19 @@ async def release(runtime: Runtime[DistillContext], run_dir: str | None) -> None
             await resources.__aexit__(None, None, None)
 
 
+async def _release_even_if_cancelled(runtime: Runtime[DistillContext], run_dir: str | None) -> None:
+    """`release` in a task of its own, which a cancellation cannot interrupt half-way.
+
+    LangGraph cancels a node's asyncio task, possibly more than once; an anyio shield does not
+    hold against that, a shielded task does.
+    """
+    closing = asyncio.get_running_loop().create_task(release(runtime, run_dir))
+    _CLOSING.add(closing)
+    closing.add_done_callback(_CLOSING.discard)
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.shield(closing)
+
+
 def owned_runs() -> list[str]:
     """Run directories whose resources the graph holds open now (for tests and diagnostics)."""
     return sorted(_OWNED)
@@ -122,7 +139,7 @@ def closing_on_failure(
         try:
             return await node(state, config, runtime)
         except BaseException:
-            await release(runtime, run_dir_of(state) or CURRENT_RUN.get())
+            await _release_even_if_cancelled(runtime, run_dir_of(state) or CURRENT_RUN.get())
             raise
 
     wrapped.__name__ = getattr(node, "__name__", "node")
