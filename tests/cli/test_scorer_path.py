@@ -21,7 +21,10 @@ def test_a_scorer_beside_the_config_is_found(tmp_path: Path) -> None:
     config = write_config(
         project,
         splits={"seed": 1, "train": 4, "validation": 4, "test": 4},
-        models={"student": fake_role("http://127.0.0.1:9/v1", "s")},
+        models={
+            "student": fake_role("http://127.0.0.1:9/v1", "s"),
+            "teacher": fake_role("http://127.0.0.1:9/v1", "t"),
+        },
     )
     config.write_text(
         config.read_text().replace(
@@ -46,7 +49,13 @@ def test_a_scorer_beside_the_config_is_found(tmp_path: Path) -> None:
 
 def test_a_missing_scorer_module_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "data.jsonl").write_text('{"input": "x", "answer": "y"}\n')
-    config = write_config(tmp_path, models={"student": fake_role("http://127.0.0.1:9/v1", "s")})
+    config = write_config(
+        tmp_path,
+        models={
+            "student": fake_role("http://127.0.0.1:9/v1", "s"),
+            "teacher": fake_role("http://127.0.0.1:9/v1", "t"),
+        },
+    )
     config.write_text(
         config.read_text().replace(
             "task:\n  name: multiarith\n",
