@@ -308,7 +308,8 @@ class DistillNodes:
 
         async def evaluate(prompt: Prompt, ids: Sequence[str]) -> Results:
             text = self._prompt(state, [ledger[i].text for i in prompt])
-            label = f"validate-{'+'.join(prompt) or 'base'}-{ids[0]}"
+            # Example ids may hold "/" (HumanEval/3): the label names a file, so no separators.
+            label = f"validate-{'+'.join(prompt) or 'base'}-{ids[0]}".replace("/", "_")
             evaluation = await resources.evaluate(label, text, [examples[i] for i in ids], config)
             if lengths is not None:
                 lengths.setdefault(prompt, {}).update(reply_tokens(evaluation))

@@ -13,6 +13,7 @@ from concept_distill.errors import ConfigError, first_validation_problem
 from concept_distill.models import SpendReport
 from concept_distill.records import Rule
 from concept_distill.report.html import render_report
+from concept_distill.report.run_dir import atomic_write
 
 _FILES = ("optimized_prompt.json", "rules.jsonl", "metrics.json", "history.json", "spend.json")
 
@@ -80,7 +81,7 @@ def _render(run_dir: Path) -> Path:
             f"{type(error).__name__}: {error}"
         ) from error
     target = run_dir / "report.html"
-    target.write_text(html, encoding="utf-8")
+    atomic_write(target, html)  # as every run file: a crash never leaves half a report
     return target
 
 

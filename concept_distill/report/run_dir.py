@@ -16,7 +16,11 @@ from pydantic import BaseModel
 from concept_distill.report.kill_hook import kill_here_if_asked
 
 
-def _atomic_write(path: Path, data: str) -> None:
+def atomic_write(path: Path, data: str) -> None:
+    """Write `data` to `path` whole or not at all: a temporary file, fsync, then rename.
+
+    Blocking: call it in a worker thread.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -31,7 +35,7 @@ def _atomic_write(path: Path, data: str) -> None:
 
 
 TEMPORARY_PATTERN = ".*.tmp"
-"""How `_atomic_write` names its temporary files (hidden, `.<name>.<random>.tmp`)."""
+"""How `atomic_write` names its temporary files (hidden, `.<name>.<random>.tmp`)."""
 
 
 def remove_temporaries(root: Path) -> list[Path]:
@@ -73,7 +77,7 @@ class RunDirectory:
         """Write a text file atomically."""
         kill_here_if_asked(name)
         target = self.path / name
-        await anyio.to_thread.run_sync(_atomic_write, target, text)
+        await anyio.to_thread.run_sync(atomic_write, target, text)
         return target
 
     async def write_json(self, name: str, value: Any) -> Path:
