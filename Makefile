@@ -18,7 +18,8 @@ $(STAMP): $(BIN)/uv requirements-dev.lock pyproject.toml
 
 venv: $(STAMP)
 
-# bubblewrap isolates the code sandbox; chromium checks that the HTML report renders.
+# bubblewrap isolates the code sandbox; chromium checks that the HTML report renders;
+# postgresql's server binaries let tests start a throwaway database (storage.backend: postgres).
 # Installed when missing (needs root, as on CI).
 system-deps:
 	@missing=""; \
@@ -26,6 +27,7 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
 	command -v c++ >/dev/null 2>&1 || missing="$$missing g++"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \

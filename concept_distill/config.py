@@ -180,6 +180,28 @@ class BudgetConfig(_Strict):
     wall_s: float | None = Field(None, gt=0, description="Wall-clock seconds of the run.")
 
 
+class StorageConfig(_Strict):
+    """Where a run keeps what a resume needs: its checkpoints, response cache and call ledger.
+
+    `sqlite` keeps them in files (the run directory's `checkpoints.sqlite` and `calls.jsonl`, the
+    cache at `cache_path`): one host. `postgres` keeps all three in one PostgreSQL database, so
+    any worker with an empty run directory can resume a run by its id (the run directory's name);
+    `cache_path` is then unused.
+    """
+
+    backend: Literal["sqlite", "postgres"] = Field(
+        "sqlite", description="`sqlite` (files on this host) or `postgres` (one shared database)."
+    )
+    url_env: str = Field(
+        "CONCEPT_DISTILL_DATABASE_URL",
+        min_length=1,
+        description=(
+            "postgres: the environment variable holding the connection string "
+            "(`postgresql://user:password@host:port/db`); the string itself is never saved."
+        ),
+    )
+
+
 class Config(_Strict):
     """Everything a run needs."""
 
@@ -205,6 +227,10 @@ class Config(_Strict):
     run_dir: Path = Field(Path("runs"), description="Where run directories are created.")
     cache_path: Path | None = Field(
         None, description="Response cache (SQLite); default: <run_dir>/cache.sqlite."
+    )
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig,
+        description="Checkpoints, response cache and call ledger: files, or PostgreSQL.",
     )
 
     def response_cache(self) -> Path:

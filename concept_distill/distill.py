@@ -1,10 +1,13 @@
 """The Python API: `await distill(config)` runs (or resumes) a distillation and returns its result.
 
 `distill` is the owner of the run's resources: it enters `RunResources` (which chooses and
-creates the run directory), opens the run's checkpoints there (SQLite, LangGraph's own saver),
-and runs the graph with the resources in its context. A run that was interrupted (Ctrl-C, a
-crash, kill -9) continues from its last checkpoint with `resume=True`; with the response cache
-and the call ledger, no completed model call is paid twice and spend covers the whole run.
+creates the run directory, and opens the shared database with `storage.backend: postgres`), opens
+the run's checkpoints (LangGraph's SQLite saver in the run directory, or its PostgreSQL saver on
+the thread named by the run id), and runs the graph with the resources in its context. A run that
+was interrupted (Ctrl-C, a crash, kill -9) continues from its last checkpoint with `resume=True`;
+with the response cache and the call ledger, no completed model call is paid twice and spend
+covers the whole run. With PostgreSQL, the resume may happen on another host, in an empty run
+directory: `run_id` names the run there.
 """
 
 from __future__ import annotations
@@ -21,11 +24,9 @@ from concept_distill.agents.contracts import Student, Teacher, Verifier
 from concept_distill.config import Config
 from concept_distill.errors import ConfigError
 from concept_distill.events import Event, parse_event
-from concept_distill.graph.resources import RoleInput, RunResources
+from concept_distill.graph.resources import CHECKPOINTS, RoleInput, RunResources
 from concept_distill.records import Rule, RunMetrics
 
-CHECKPOINTS = "checkpoints.sqlite"
-THREAD_ID = "distill"
 EventCallback = Callable[[Event], None]
 log = logging.getLogger("concept_distill.run")
 
@@ -62,6 +63,7 @@ async def distill(
     *,
     run_dir: Path | None = None,
     resume: bool = False,
+    run_id: str | None = None,
     student: Student | RoleInput | None = None,
     teacher: Teacher | RoleInput | None = None,
     verifier: Verifier | None = None,
@@ -71,35 +73,50 @@ async def distill(
 
     `run_dir` names the run directory (created if missing); without it a fresh one is made
     under `config.run_dir`. Each role may be an agent, a LangChain chat model or a `ChatRole`.
+    `run_id` names the run in a shared database (`storage.backend: postgres`; default: the run
+    directory's name); resuming it there needs neither its checkpoints nor its directory here.
     """
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
+    from concept_distill.config import config_as_yaml
     from concept_distill.graph.builder import build_graph
     from concept_distill.graph.scope import DistillContext
 
-    if resume and (run_dir is None or not await anyio.Path(run_dir, CHECKPOINTS).is_file()):
-        raise ConfigError(f"nothing to resume: no {CHECKPOINTS} in {run_dir}")
-    if resume and run_dir is not None:
+    in_files = config.storage.backend == "sqlite"
+    if in_files and resume:
+        if run_dir is None or not await anyio.Path(run_dir, CHECKPOINTS).is_file():
+            raise ConfigError(f"nothing to resume: no {CHECKPOINTS} in {run_dir}")
         await anyio.to_thread.run_sync(check_checkpoints, run_dir / CHECKPOINTS)
+    if not in_files and resume and run_dir is None and run_id is None:
+        raise ConfigError("nothing to resume: give the run directory or the run id")
     resources = RunResources(
-        config, run_dir=run_dir, student=student, teacher=teacher, verifier=verifier
+        config,
+        run_dir=run_dir,
+        run_id=run_id,
+        fresh=None if in_files else not resume,
+        student=student,
+        teacher=teacher,
+        verifier=verifier,
     )
     try:
         async with resources:
             path = resources.directory.path
             log.info("run %s in %s", "resumed" if resume else "started", path)
-            async with AsyncSqliteSaver.from_conn_string(str(path / CHECKPOINTS)) as saver:
+            if resume and not in_files and not await anyio.Path(path, "config.yaml").exists():
+                # Another host started it: this directory gets the config the run is using.
+                await resources.directory.write_text("config.yaml", config_as_yaml(config))
+            async with resources.checkpointer() as saver:
                 graph = build_graph(config, checkpointer=saver)
                 run_config: Any = {
-                    "configurable": {"thread_id": THREAD_ID},
+                    "configurable": {"thread_id": resources.thread_id},
                     "recursion_limit": recursion_limit(config),
                     "max_concurrency": config.loop.batches_per_round,
                     "tags": ["concept-distill", f"task:{config.task.name}"],
                     "metadata": {"run_dir": str(path)},
                 }
                 values: dict[str, Any] = {}
+                # A run killed before its first checkpoint has nothing to continue: it starts.
+                started = resume and await saver.aget_tuple(run_config) is not None
                 stream: Any = graph.astream(
-                    None if resume else {},
+                    None if started else {},
                     run_config,
                     context=DistillContext(resources=resources),
                     stream_mode=["custom", "values"],
@@ -131,13 +148,14 @@ def check_checkpoints(path: Path) -> None:
 
 
 def result_from_state(values: dict[str, Any], run_dir: Path) -> DistillResult:
-    """The result record from the graph's final values."""
+    """The result record from the graph's final values, for the run directory `run_dir`."""
     report = values.get("report_path")
     return DistillResult(
         optimized_prompt=values.get("optimized_prompt", ""),
         rules=[Rule.model_validate(rule) for rule in values.get("rules", [])],
         metrics=RunMetrics.model_validate(values.get("metrics", {})),
-        run_dir=Path(values.get("run_dir") or run_dir),
+        # The directory this process wrote: a run resumed on another host has a new one.
+        run_dir=run_dir,
         report_path=Path(report) if report else None,
     )
 

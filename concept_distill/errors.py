@@ -35,6 +35,20 @@ class RunDirectoryInUse(ConfigError):
         self.pid = pid
 
 
+class RunInUse(ConfigError):
+    """Another process holds the run (a PostgreSQL advisory lock on its id): one process per run.
+
+    Field for callers: `run_id`.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id} is in use by another concept-distill process (maybe on another host); "
+            "wait for it to finish, or stop it and resume"
+        )
+        self.run_id = run_id
+
+
 class ModelError(ConceptDistillError):
     """A model endpoint failed; `retryable` says whether trying again later can help."""
 

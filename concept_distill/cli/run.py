@@ -26,7 +26,18 @@ def run_command(
     config_path: ConfigArgument = None,
     set_: SetOption = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
-    run_dir: Annotated[Path | None, typer.Option(help="Directory for a new run.")] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(help="Directory for a new run (or for the run resumed by --resume-id)."),
+    ] = None,
+    resume_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Continue a run kept in PostgreSQL by its id (its first run directory's name), "
+            "from any host; the database is found through CONFIG's storage section, or "
+            "$CONCEPT_DISTILL_DATABASE_URL without CONFIG.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option(help="Print planned calls and tokens; spend nothing.")
     ] = False,
@@ -37,7 +48,13 @@ def run_command(
     from concept_distill.cli.common import load_cli_config
     from concept_distill.errors import ConfigError
 
-    if resume is not None:
+    run_id = None
+    if resume_id is not None:
+        if resume is not None:
+            raise ConfigError("give --resume RUN_DIR or --resume-id ID, not both")
+        config = _config_of_run(resume_id, config_path, set_)
+        run_id, resume = resume_id, run_dir or config.run_dir / resume_id
+    elif resume is not None:
         saved = resume / "config.yaml"
         if not saved.exists():
             raise ConfigError(f"{resume} is not a run directory (no config.yaml)")
@@ -52,8 +69,35 @@ def run_command(
 
         print_plan(console, config)
         return
-    result = _run_with_progress(config, resume or run_dir, resume is not None, console)
+    result = _run_with_progress(config, resume or run_dir, resume is not None, console, run_id)
     _print_result(console, result)
+
+
+def _config_of_run(run_id: str, config_path: Path | None, overrides: list[str] | None) -> Config:
+    """The config a run in the shared database was started with, read from there.
+
+    CONFIG, when given, only says where the database is (its `storage` section).
+    """
+    import tempfile
+
+    import anyio
+
+    from concept_distill.cli.common import load_cli_config
+    from concept_distill.config import StorageConfig
+    from concept_distill.errors import ConfigError
+    from concept_distill.storage.postgres import database_url, saved_config
+
+    storage = StorageConfig(backend="postgres")
+    if config_path is not None:
+        storage = load_cli_config(config_path, None).storage
+    if storage.backend != "postgres":
+        raise ConfigError(f"--resume-id: {config_path} keeps runs in files (storage.backend)")
+    url = database_url(storage.url_env)
+    text = anyio.run(lambda: saved_config(url, run_id, url_env=storage.url_env))
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = Path(scratch, "config.yaml")
+        saved.write_text(text, encoding="utf-8")
+        return load_cli_config(saved, overrides)
 
 
 def _progress_view(
@@ -69,7 +113,7 @@ def _progress_view(
 
 
 def _run_with_progress(
-    config: Config, directory: Path | None, resume: bool, console: Console
+    config: Config, directory: Path | None, resume: bool, console: Console, run_id: str | None
 ) -> DistillResult:
     """Distill, showing progress; the run itself writes run.log in its directory."""
     import anyio
@@ -79,7 +123,7 @@ def _run_with_progress(
     view, shown = _progress_view(console)
 
     async def run() -> DistillResult:
-        return await distill(config, run_dir=directory, resume=resume, on_event=view)
+        return await distill(config, run_dir=directory, resume=resume, run_id=run_id, on_event=view)
 
     with shown:
         return anyio.run(run)

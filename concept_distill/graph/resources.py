@@ -6,7 +6,10 @@ the run directory (a fresh one, or the one named) and locks it for this process 
 each role is: an endpoint in the config, an embedded local model, a LangChain chat model, any
 `ChatRole`, or a ready agent. Embedded llama-servers and code sandboxes come from the
 process-wide `SHARED` pool (reference-counted, so concurrent runs share them); clients, the
-ledger and the run directory belong to this invocation alone. Only whoever entered it closes it:
+ledger and the run directory belong to this invocation alone. With `storage.backend: postgres` it
+also opens the shared database (`storage/postgres.py`): the response cache, the ledger and the
+checkpoints live there, under the run id, and the run is claimed there for this process alone,
+so another host can resume it with an empty run directory. Only whoever entered it closes it:
 `distill()` for the CLI and the Python API, or the graph itself when it runs without one
 (LangGraph Server, Studio, a plain `ainvoke`), see `graph/scope.py`.
 """
@@ -19,16 +22,17 @@ import logging
 import logging.handlers
 import os
 import queue
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_stream_writer
 
 from concept_distill.agents.contracts import Student, Teacher, Verifier
@@ -36,19 +40,27 @@ from concept_distill.agents.student import ChatStudent
 from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.agents.teacher import ChatTeacher
 from concept_distill.agents.verifier import TaskVerifier
-from concept_distill.config import Config, LocalRole
+from concept_distill.config import Config, LocalRole, config_as_yaml
 from concept_distill.errors import ConfigError
 from concept_distill.events import Event, ProgressEvent
 from concept_distill.graph.run_lock import RunLock
 from concept_distill.graph.shared import SHARED
 from concept_distill.loop.evaluation import Evaluation, evaluate
 from concept_distill.models import ChatRole, ModelConfig, ModelSet, RoleModel
-from concept_distill.models.cache import ResponseCache
+from concept_distill.models.cache import ReplyCache
 from concept_distill.models.ledger import LEDGER_FILE, Budget, CallLedger, LedgeredRole, RunTotals
 from concept_distill.records import Example, ExampleResult
 from concept_distill.report.run_dir import RunDirectory
 from concept_distill.tasks import Task, build_task, make_splits
 from concept_distill.tasks.splits import SplitName
+
+if TYPE_CHECKING:
+    from concept_distill.storage.postgres import PostgresStorage
+
+CHECKPOINTS = "checkpoints.sqlite"
+"""The SQLite checkpoint file in the run directory (`storage.backend: sqlite`)."""
+SQLITE_THREAD_ID = "distill"
+"""The thread of a run whose checkpoints are a file of its own: one thread per file."""
 
 CURRENT_RUN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "concept_distill_run", default=None
@@ -86,6 +98,8 @@ class RunResources:
         verifier: Verifier | None = None,
         require_teacher: bool = True,
         label: str = "distill",
+        run_id: str | None = None,
+        fresh: bool | None = None,
     ) -> None:
         """Nothing is opened here; `async with` opens it all.
 
@@ -98,6 +112,9 @@ class RunResources:
             verifier: a verifier agent; None: the task's scorer, or the sandbox for code.
             require_teacher: False for an evaluation, which needs no teacher and opens none.
             label: names a fresh run directory (`distill`, `eval-test`, ...).
+            run_id: the run's id in a shared database; None: the run directory's name.
+            fresh: with PostgreSQL storage, True refuses a run id the database knows (a new
+                run), False one it does not (a resume); None accepts either.
         """
         self.config = config
         self._label = label
@@ -105,6 +122,9 @@ class RunResources:
         self._given_student, self._given_teacher = student, teacher
         self._given_verifier = verifier
         self._require_teacher = require_teacher
+        self._run_id = run_id
+        self._fresh = fresh
+        self.storage: PostgresStorage | None = None
         self._stack = AsyncExitStack()
         self._limiter = anyio.CapacityLimiter(config.concurrency)
         self.task: Task = _build_task(config)
@@ -146,6 +166,8 @@ class RunResources:
         # Models, servers and the sandbox first: a missing key, binary or isolation layer fails
         # here, before a run directory exists, so a run that never started leaves none behind.
         self.ledger = CallLedger(None, Budget.model_validate(config.budget.model_dump()))
+        if config.storage.backend == "postgres":
+            self.storage = await self._stack.enter_async_context(_postgres(config))
         roles = await self._roles()
         if isinstance(self._given_student, Student):
             self._student = self._given_student
@@ -171,7 +193,14 @@ class RunResources:
         self._stack.push_async_callback(anyio.to_thread.run_sync, lock.release)
         self._stack.enter_context(_run_log(self.run_dir.path))
         CURRENT_RUN.set(str(self.run_dir.path))
-        await self.ledger.open(self.run_dir.path / LEDGER_FILE)
+        if self.storage is None:
+            await self.ledger.open(self.run_dir.path / LEDGER_FILE)
+            return
+        # One process per run id across hosts; then the run is known (or refused) and its
+        # ledger read back from the database.
+        await self._stack.enter_async_context(self.storage.claim(self.run_id))
+        await self.storage.register(self.run_id, config_as_yaml(config), fresh=self._fresh)
+        await self.ledger.open(self.storage.ledger(self.run_id))
 
     async def _roles(self) -> dict[str, ChatRole]:
         """Each role that is not a ready agent, as a ledgered `ChatRole`."""
@@ -195,10 +224,16 @@ class RunResources:
         local = {role: spec for role, spec in wanted.items() if isinstance(spec, LocalRole)}
         if local:
             endpoints.update(await self._local_endpoints(local))
-        cache_path = config.response_cache()
-        await anyio.to_thread.run_sync(lambda: cache_path.parent.mkdir(parents=True, exist_ok=True))
+        shared = self.storage.cache() if self.storage is not None else None
+        cache_path = None if shared is not None else config.response_cache()
+        if cache_path is not None:
+            await anyio.to_thread.run_sync(
+                lambda: cache_path.parent.mkdir(parents=True, exist_ok=True)
+            )
         # Building clients reads CA bundles and sets up HTTP pools: off the event loop.
-        models = await anyio.to_thread.run_sync(lambda: ModelSet(endpoints, cache_path=cache_path))
+        models = await anyio.to_thread.run_sync(
+            lambda: ModelSet(endpoints, cache_path=cache_path, cache=shared)
+        )
         models = await self._stack.enter_async_context(models)
         roles: dict[str, ChatRole] = {}
         for role, spec in wanted.items():
@@ -255,6 +290,29 @@ class RunResources:
         """The run directory (open)."""
         assert self.run_dir is not None, "use RunResources as an async context manager"
         return self.run_dir
+
+    @property
+    def run_id(self) -> str:
+        """The run's id, the same on every host: the one given, or the run directory's name."""
+        return self._run_id or self.directory.path.name
+
+    @property
+    def thread_id(self) -> str:
+        """The checkpoint thread: the run id in a shared database, a fixed name in a file."""
+        return self.run_id if self.storage is not None else SQLITE_THREAD_ID
+
+    @asynccontextmanager
+    async def checkpointer(self) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+        """The run's checkpoint saver: the shared database's, or `checkpoints.sqlite` here."""
+        if self.storage is not None:
+            yield self.storage.checkpointer()
+            return
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with AsyncSqliteSaver.from_conn_string(
+            str(self.directory.path / CHECKPOINTS)
+        ) as saver:
+            yield saver
 
     @property
     def student(self) -> Student:
@@ -359,8 +417,15 @@ def _open_run_dir(config: Config, requested: Path | None, label: str) -> RunDire
     return RunDirectory(requested)
 
 
+def _postgres(config: Config) -> PostgresStorage:
+    from concept_distill.storage.postgres import PostgresStorage, database_url
+
+    env = config.storage.url_env
+    return PostgresStorage(database_url(env), url_env=env)
+
+
 def _wrap_chat_model(
-    role: str, spec: BaseChatModel | ChatModelRole, cache: ResponseCache | None
+    role: str, spec: BaseChatModel | ChatModelRole, cache: ReplyCache | None
 ) -> RoleModel:
     named = spec if isinstance(spec, ChatModelRole) else ChatModelRole(spec)
     identity = named.name or type(named.model).__name__

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import Any, Protocol, TypeVar, TypeVarTuple, Unpack
 
 import anyio
 import anyio.to_thread
@@ -113,6 +113,28 @@ class CachedReply(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None
+
+
+class ReplyCache(Protocol):
+    """Where replies are kept by request key (`cache_key`), for every role and every re-run.
+
+    Promises: `get` returns a reply some earlier `put` stored under exactly that key (or None);
+    `put` returns only once the reply is durable, so a reply the caller got is never paid again
+    after a crash. The SQLite `ResponseCache` and the PostgreSQL cache (`storage/postgres.py`)
+    keep it.
+    """
+
+    async def get(self, key: str) -> CachedReply | None:
+        """The reply stored under `key`, or None."""
+        ...
+
+    async def put(self, key: str, model: str, reply: CachedReply) -> None:
+        """Store `reply` under `key`, durably, replacing any older one."""
+        ...
+
+    async def aclose(self) -> None:
+        """Write anything pending and let go of the storage."""
+        ...
 
 
 def cache_key(

@@ -21,7 +21,7 @@ from langchain_openai import ChatOpenAI
 
 from concept_distill.errors import ModelError
 from concept_distill.models.accounting import Spend, SpendMeter
-from concept_distill.models.cache import CachedReply, ResponseCache, cache_key
+from concept_distill.models.cache import CachedReply, ReplyCache, cache_key
 from concept_distill.models.chat_openai import NO_KEY, build_chat_openai, read_api_key
 from concept_distill.models.config import ModelConfig
 from concept_distill.models.health import RoleHealth
@@ -55,7 +55,7 @@ class RoleModel:
         role: str,
         config: ModelConfig,
         *,
-        cache: ResponseCache | None = None,
+        cache: ReplyCache | None = None,
         limits: EndpointLimits | None = None,
         rng: random.Random | None = None,
         chat_model: BaseChatModel | None = None,

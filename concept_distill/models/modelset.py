@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from concept_distill.models.accounting import SpendReport
-from concept_distill.models.cache import ResponseCache
+from concept_distill.models.cache import ReplyCache, ResponseCache
 from concept_distill.models.client import RoleModel
 from concept_distill.models.config import ModelConfig
 from concept_distill.models.limits import LimitsRegistry
@@ -21,18 +21,25 @@ class ModelSet(Mapping[str, RoleModel]):
     """
 
     def __init__(
-        self, configs: Mapping[str, ModelConfig], *, cache_path: str | Path | None = None
+        self,
+        configs: Mapping[str, ModelConfig],
+        *,
+        cache_path: str | Path | None = None,
+        cache: ReplyCache | None = None,
     ) -> None:
         """Build one client per role (reading API keys from the environment now).
 
         Args:
             configs: model config by role name.
             cache_path: SQLite file of the response cache; None disables caching.
+            cache: a response cache to use instead (closed with the set); wins over cache_path.
 
         Raises:
             ConfigError: when a role's `api_key_env` names an unset variable.
         """
-        self.cache = None if cache_path is None else ResponseCache(cache_path)
+        self.cache: ReplyCache | None = cache
+        if cache is None and cache_path is not None:
+            self.cache = ResponseCache(cache_path)
         registry = LimitsRegistry()
         limits = {role: registry.for_config(config) for role, config in configs.items()}
         self._models = {
