@@ -59,6 +59,7 @@ bench: venv system-deps local-models
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/sandbox_throughput.py
 	$(BIN)/python bench/model_overhead.py
+	$(BIN)/python bench/orchestration.py
 	$(BIN)/python bench/local_server.py
 	$(BIN)/python bench/acceptance.py
 
