@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
+import anyio
 import pytest
 from pydantic import BaseModel
 
@@ -263,6 +265,43 @@ async def test_a_ledger_without_a_file_keeps_records_in_memory() -> None:
     ledger = await CallLedger(None).open()
     await ledger.record(ChatReply(role="student", text="a"), model="m", prices=(None, None))
     assert ledger.totals().role("student").calls == 1
+
+
+class SlowStore:
+    """A ledger store whose appends take a while, so concurrent records pile up meanwhile."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[CallRecord]] = []
+
+    async def load(self) -> list[CallRecord]:
+        return []
+
+    async def append(self, records: Sequence[CallRecord]) -> None:
+        await anyio.sleep(0.01)
+        self.batches.append(list(records))
+
+
+@pytest.mark.anyio
+async def test_concurrent_records_share_batches_and_each_is_stored_before_it_returns() -> None:
+    store = SlowStore()
+    ledger = await CallLedger(store).open()
+    missing: list[int] = []
+
+    async def call(index: int) -> None:
+        paid = ChatReply(role="student", text="a", prompt_tokens=index)
+        await ledger.record(paid, model="m", prices=(None, None))
+        stored = {r.prompt_tokens for batch in store.batches for r in batch if r.kind == "reply"}
+        if index not in stored:
+            missing.append(index)
+
+    async with anyio.create_task_group() as group:
+        for index in range(1, 51):
+            group.start_soon(call, index)
+
+    assert missing == []  # no call returned before its record was stored
+    assert [len(batch) for batch in store.batches] == [1, 1, 49]  # session, first, the rest
+    assert ledger.totals().role("student").calls == 50
+    assert ledger.totals().role("student").prompt_tokens == sum(range(1, 51))
 
 
 # --- LedgeredRole -------------------------------------------------------------------------------
