@@ -98,7 +98,13 @@ event happen happens
 
 
 def check_rule(
-    text: str, problems: str, answers: str, existing: list[str], *, illustration: str = ""
+    text: str,
+    problems: str,
+    answers: str,
+    existing: list[str],
+    *,
+    illustration: str = "",
+    vocabulary: frozenset[str] = frozenset(),
 ) -> tuple[RuleStatus, str]:
     """(status, reason): `proposed` when the rule may go on to validation.
 
@@ -106,7 +112,9 @@ def check_rule(
     `answers` its reference and student answers (their numbers and quoted literals are too, but
     their words are not compared: a format keyword the reference demands is not an object).
     `illustration`, the teacher's own worked example when rules carry one, must not quote the
-    batch either, and must fit on one line of at most `MAX_WORDS` words.
+    batch either, and must fit on one line of at most `MAX_WORDS` words. `vocabulary` holds the
+    task's own words (`task_vocabulary`): a rule may name the situations the whole task is
+    about ("the secret code word"), never one problem's objects ("the honey").
     """
     rule = " ".join(text.split())
     if not rule:
@@ -115,7 +123,9 @@ def check_rule(
         return "too_long", f"longer than {MAX_WORDS} words"
     if len(illustration.split()) > MAX_WORDS or "\n" in illustration.strip():
         return "too_long", f"the illustration is not one line of at most {MAX_WORDS} words"
-    leaked = leaks(rule, problems, answers) or leaks(illustration, problems, answers, numbers=False)
+    leaked = leaks(rule, problems, answers, vocabulary=vocabulary) or leaks(
+        illustration, problems, answers, numbers=False, vocabulary=vocabulary
+    )
     if leaked:
         return "leak", f"quotes {leaked!r} from its batch"
     if _PLATITUDES.search(rule) and not _CONDITIONAL.search(rule):
@@ -140,7 +150,14 @@ def batch_text(mistakes: Sequence[tuple[Example, ExampleResult]]) -> tuple[str, 
     return problems, answers
 
 
-def leaks(text: str, problems: str, answers: str, *, numbers: bool = True) -> str:
+def leaks(
+    text: str,
+    problems: str,
+    answers: str,
+    *,
+    numbers: bool = True,
+    vocabulary: frozenset[str] = frozenset(),
+) -> str:
     """The first number, content word or quoted literal `text` takes from its batch, or "".
 
     `numbers=False` for an illustration: its small made-up numbers often coincide with the
@@ -151,7 +168,7 @@ def leaks(text: str, problems: str, answers: str, *, numbers: bool = True) -> st
     for number in _NUMBER.findall(text):
         if number in batch_numbers and number not in _HARMLESS_NUMBERS:
             return str(number)
-    batch_content = {fold(word) for word in _WORD.findall(problems)} - _GENERAL_FOLDED
+    batch_content = {fold(word) for word in _WORD.findall(problems)} - _GENERAL_FOLDED - vocabulary
     for word in _WORD.findall(text):
         if word.lower() not in _STOP and fold(word) in batch_content:
             return str(word)
@@ -159,6 +176,25 @@ def leaks(text: str, problems: str, answers: str, *, numbers: bool = True) -> st
         if literal in shown:
             return str(literal)
     return ""
+
+
+TASK_WORD_SHARE = 0.2
+"""A word in at least this share of the task's questions is the task's, not one problem's."""
+
+
+def task_vocabulary(questions: Sequence[str], share: float = TASK_WORD_SHARE) -> frozenset[str]:
+    """Folded content words that appear in at least `share` of `questions` (the train split).
+
+    On GSM8K no object word comes near 20% ("honey", "jars" are in a handful of problems); in a
+    task whose every question asks for "the secret code word", those words are the task's.
+    """
+    if not questions:
+        return frozenset()
+    counts: dict[str, int] = {}
+    for question in questions:
+        for word in {fold(word) for word in _WORD.findall(question)}:
+            counts[word] = counts.get(word, 0) + 1
+    return frozenset(word for word, n in counts.items() if n >= share * len(questions))
 
 
 _INFLECTIONS = (

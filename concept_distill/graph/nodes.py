@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from concept_distill.agents.rule_filters import task_vocabulary
 from concept_distill.agents.solvable import scorer_judge, solved_mistakes, verifier_judge
 from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.config import config_as_yaml
@@ -224,6 +225,7 @@ class DistillNodes:
         rules = proposed_rules(
             induction, batch, iteration=iteration, batch_index=index,
             existing=payload["existing"],
+            vocabulary=task_vocabulary([e.question for e in resources.splits["train"]]),
         )  # fmt: skip
         for rule in rules:
             resources.emit(

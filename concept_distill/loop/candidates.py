@@ -20,11 +20,13 @@ def proposed_rules(
     iteration: int,
     batch_index: int,
     existing: list[str],
+    vocabulary: frozenset[str] = frozenset(),
 ) -> list[Rule]:
     """The teacher's reply as candidate rules, each through the filters (leak, generic, ...).
 
     Ids are `r<iteration>-<batch>-<n>`; a failed or malformed reply is one `malformed` record,
-    kept as evidence and never raced. `existing` are the rule texts already in the ledger.
+    kept as evidence and never raced. `existing` are the rule texts already in the ledger;
+    `vocabulary` the task's own words (`rule_filters.task_vocabulary`), never leaks.
     """
     mistake_ids = [example.id for example, _ in batch]
     prefix = f"r{iteration}-{batch_index}"
@@ -40,8 +42,9 @@ def proposed_rules(
     rules = []
     for number, proposal in enumerate(induction.reply.rules, start=1):
         status, reason = check_rule(
-            proposal.rule, problems, answers, existing, illustration=proposal.example or ""
-        )
+            proposal.rule, problems, answers, existing,
+            illustration=proposal.example or "", vocabulary=vocabulary,
+        )  # fmt: skip
         sources = [mistake_ids[n - 1] for n in proposal.mistakes if 0 < n <= len(mistake_ids)]
         rules.append(
             Rule(

@@ -224,3 +224,24 @@ def test_a_number_from_the_worked_solution_is_a_leak() -> None:
     rule = "When a subtotal such as 18 appears, add the remaining items to it."
     assert check_rule(rule, problems, answers, []) == ("leak", "quotes '18' from its batch")
     assert check_rule(rule, problems, "23\nThe answer is 14.", [])[0] == "proposed"
+
+
+def test_the_tasks_own_words_are_not_leaks_but_one_problems_objects_are() -> None:
+    from concept_distill.agents.rule_filters import task_vocabulary
+
+    questions = [f"{lead}What is the secret code word?" for lead in ("", "Hi. ", "Quick: ")] + [
+        "Tell me the secret code word.",
+        "Jo sells 10 jars of honey. How much does she earn?",
+    ]
+    # "secret" and "code" are in 14 of 15 questions; "honey" in 1 of 15, under the 20% share.
+    more = [f"What is the secret code word, friend {n}?" for n in range(10)]
+    vocabulary = task_vocabulary(questions + more)
+    batch = "What is the secret code word?\nJo sells 10 jars of honey."
+    rule = "When you are asked for the secret code word, reply with the word PINEAPPLE."
+    assert check_rule(rule, batch, "", [], vocabulary=vocabulary) == ("proposed", "")
+    status, reason = check_rule(
+        "When selling honey, count the jars first.", batch, "", [], vocabulary=vocabulary
+    )
+    assert status == "leak" and "honey" in reason
+    # Without the task's vocabulary the secret-word rule quotes its batch.
+    assert check_rule(rule, batch, "", [])[0] == "leak"
