@@ -183,7 +183,7 @@ TASK_WORD_SHARE = 0.2
 
 
 def task_vocabulary(questions: Sequence[str], share: float = TASK_WORD_SHARE) -> frozenset[str]:
-    """Folded content words that appear in at least `share` of `questions` (the train split).
+    """Folded content words in at least `share` of `questions` (the train and validation splits).
 
     On GSM8K no object word comes near 20% ("honey", "jars" are in a handful of problems); in a
     task whose every question asks for "the secret code word", those words are the task's.

@@ -225,7 +225,9 @@ class DistillNodes:
         rules = proposed_rules(
             induction, batch, iteration=iteration, batch_index=index,
             existing=payload["existing"],
-            vocabulary=task_vocabulary([e.question for e in resources.splits["train"]]),
+            vocabulary=task_vocabulary(
+                [e.question for split in ("train", "validation") for e in resources.splits[split]]
+            ),
         )  # fmt: skip
         for rule in rules:
             resources.emit(
