@@ -81,12 +81,8 @@ async def distill(
     from concept_distill.graph.scope import DistillContext
 
     in_files = config.storage.backend == "sqlite"
-    if in_files and resume:
-        if run_dir is None or not await anyio.Path(run_dir, CHECKPOINTS).is_file():
-            raise ConfigError(f"nothing to resume: no {CHECKPOINTS} in {run_dir}")
-        await anyio.to_thread.run_sync(check_checkpoints, run_dir / CHECKPOINTS)
-    if not in_files and resume and run_dir is None and run_id is None:
-        raise ConfigError("nothing to resume: give the run directory or the run id")
+    if resume:
+        await check_resumable(in_files, run_dir, run_id)
     resources = RunResources(
         config,
         run_dir=run_dir,
@@ -134,6 +130,21 @@ async def distill(
 
         await anyio.to_thread.run_sync(wait_for_all_tracers)
     return result_from_state(values, path)
+
+
+async def check_resumable(in_files: bool, run_dir: Path | None, run_id: str | None) -> None:
+    """Refuse, before anything is opened, a resume that has nothing to continue from.
+
+    In files, the run directory must hold a readable `checkpoints.sqlite`; in a database, the
+    run must be named (its id is checked there when the storage opens).
+    """
+    if not in_files:
+        if run_dir is None and run_id is None:
+            raise ConfigError("nothing to resume: give the run directory or the run id")
+        return
+    if run_dir is None or not await anyio.Path(run_dir, CHECKPOINTS).is_file():
+        raise ConfigError(f"nothing to resume: no {CHECKPOINTS} in {run_dir}")
+    await anyio.to_thread.run_sync(check_checkpoints, run_dir / CHECKPOINTS)
 
 
 def check_checkpoints(path: Path) -> None:

@@ -18,6 +18,26 @@ def _cache_path(config_path: Path) -> Path:
     return load_config(config_path).response_cache()
 
 
+def _in_database(config_path: Path, clear: bool) -> bool:
+    """With `storage.backend: postgres`, show (or clear) the database's cache; False otherwise."""
+    import anyio
+    from rich.console import Console
+
+    from concept_distill.config import load_config
+    from concept_distill.storage.pg_cache import cached_replies
+    from concept_distill.storage.pg_connect import database_url
+
+    storage = load_config(config_path).storage
+    if storage.backend != "postgres":
+        return False
+    env = storage.url_env
+    url = database_url(env)
+    count = anyio.run(lambda: cached_replies(url, url_env=env, clear=clear))
+    done = f"cleared {count} cached replies" if clear else f"{count} cached replies"
+    Console().print(f"PostgreSQL at ${env}: {done}", soft_wrap=True)
+    return True
+
+
 @cache_app.command("info")
 def cache_info(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG")],
@@ -27,6 +47,8 @@ def cache_info(
 
     from concept_distill.models.cache import cache_stats
 
+    if _in_database(config_path, clear=False):
+        return
     path = _cache_path(config_path)
     stats = cache_stats(path)
     if stats is None:
@@ -46,6 +68,8 @@ def cache_clear(
 
     from concept_distill.models.cache import clear_cache
 
+    if _in_database(config_path, clear=True):
+        return
     path = _cache_path(config_path)
     cleared = clear_cache(path)
     Console().print(f"{path}: {'cleared' if cleared else 'no cache yet'}", soft_wrap=True)

@@ -85,7 +85,8 @@ def _config_of_run(run_id: str, config_path: Path | None, overrides: list[str] |
     from concept_distill.cli.common import load_cli_config
     from concept_distill.config import StorageConfig
     from concept_distill.errors import ConfigError
-    from concept_distill.storage.postgres import database_url, saved_config
+    from concept_distill.storage.pg_connect import database_url
+    from concept_distill.storage.postgres import saved_config
 
     storage = StorageConfig(backend="postgres")
     if config_path is not None:

@@ -418,7 +418,8 @@ def _open_run_dir(config: Config, requested: Path | None, label: str) -> RunDire
 
 
 def _postgres(config: Config) -> PostgresStorage:
-    from concept_distill.storage.postgres import PostgresStorage, database_url
+    from concept_distill.storage.pg_connect import database_url
+    from concept_distill.storage.postgres import PostgresStorage
 
     env = config.storage.url_env
     return PostgresStorage(database_url(env), url_env=env)

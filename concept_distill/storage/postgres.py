@@ -8,20 +8,18 @@ on every host, and is worked on by one process at a time: `claim` takes a sessio
 lock on the id, which the server drops when the holder's connection closes, so a worker killed
 with kill -9 never blocks the resume.
 
-Tables are created when missing, under an advisory lock so that workers starting
-at once do not race on `CREATE TABLE`. The connection string comes from the environment and is
-never logged nor put in a message (psycopg's own messages name the host and port, never the
-password).
+Tables are created when missing, under an advisory lock so that workers starting at once do not
+race on `CREATE TABLE`. The cache and the ledger are in `pg_cache.py` and `pg_ledger.py`;
+connecting, and keeping the connection string out of every message, in `pg_connect.py`.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import psycopg
@@ -29,8 +27,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from concept_distill.errors import ConfigError, RunInUse
-from concept_distill.models.cache import CachedReply
-from concept_distill.models.ledger import CallRecord
+from concept_distill.storage.pg_cache import PostgresResponseCache
+from concept_distill.storage.pg_connect import CONNECT_TIMEOUT_S, Pool, connect
+from concept_distill.storage.pg_ledger import PostgresLedgerStore
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -58,24 +57,6 @@ _SETUP_LOCK = 0x636F_6E63_6570_7401
 """Advisory lock key serialising schema set-up across workers (any constant no one else uses)."""
 POOL_SIZE = 8
 """Connections per invocation: the graph's checkpoint writes plus concurrent cache and ledger."""
-CONNECT_TIMEOUT_S = 10.0
-
-
-def database_url(url_env: str) -> str:
-    """The connection string from the environment variable `url_env`.
-
-    Raises:
-        ConfigError: when the variable is unset or empty (the message names it, never a value).
-    """
-    import os
-
-    url = os.environ.get(url_env, "").strip()
-    if not url:
-        raise ConfigError(
-            f"storage.url_env: environment variable {url_env} is not set; it must hold the "
-            "PostgreSQL connection string (postgresql://user:password@host:port/database)"
-        )
-    return url
 
 
 class PostgresStorage:
@@ -84,7 +65,7 @@ class PostgresStorage:
     def __init__(self, url: str, *, url_env: str = "the database URL") -> None:
         self._url = url
         self._url_env = url_env
-        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] | None = None
+        self._pool: Pool | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStorage(${self._url_env})"  # never the URL: it may hold a password
@@ -92,9 +73,9 @@ class PostgresStorage:
     async def __aenter__(self) -> PostgresStorage:
         # One plain connection first: a wrong URL or password fails at once with the server's
         # reason, where the pool would retry until its time-out and say only that.
-        probe = await _connect(self._url, self._url_env)
+        probe = await connect(self._url, self._url_env)
         await probe.close()
-        pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] = AsyncConnectionPool(
+        pool: Pool = AsyncConnectionPool(
             self._url,
             min_size=1,
             max_size=POOL_SIZE,
@@ -133,13 +114,16 @@ class PostgresStorage:
             await pool.close()
 
     @property
-    def pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]:
+    def pool(self) -> Pool:
         """The open pool."""
         assert self._pool is not None, "use PostgresStorage as an async context manager"
         return self._pool
 
     async def _setup(self) -> None:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        if await self._schema_ready(len(AsyncPostgresSaver.MIGRATIONS) - 1):
+            return  # no DDL: it would lock tables that running workers are writing
 
         # A session-level lock, not a transaction's: LangGraph's migrations create indexes
         # CONCURRENTLY, which cannot run inside a transaction, and which wait for every open
@@ -161,6 +145,25 @@ class PostgresStorage:
                 await AsyncPostgresSaver(connection).setup()
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+
+    async def _schema_ready(self, last_migration: int) -> bool:
+        """Whether our tables and LangGraph's latest migration are all in place already."""
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT to_regclass('concept_distill_runs') IS NOT NULL"
+                " AND to_regclass('concept_distill_calls_run') IS NOT NULL"
+                " AND to_regclass('concept_distill_responses') IS NOT NULL"
+                " AND to_regclass('checkpoint_migrations') IS NOT NULL AS ready"
+            )
+            row = await cursor.fetchone()
+            if row is None or not row["ready"]:
+                return False
+            cursor = await connection.execute(
+                "SELECT EXISTS (SELECT 1 FROM checkpoint_migrations WHERE v = %s) AS ready",
+                (last_migration,),
+            )
+            row = await cursor.fetchone()
+        return row is not None and bool(row["ready"])
 
     def checkpointer(self) -> AsyncPostgresSaver:
         """LangGraph's saver on this pool (tables set up when the storage opened)."""
@@ -210,7 +213,7 @@ class PostgresStorage:
         The lock lives on a connection of its own, outside the pool: the server releases it when
         that connection ends, however the process ended.
         """
-        connection = await _connect(self._url, self._url_env)
+        connection = await connect(self._url, self._url_env)
         try:
             cursor = await connection.execute(
                 "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
@@ -230,7 +233,7 @@ async def saved_config(url: str, run_id: str, *, url_env: str) -> str:
     Raises:
         ConfigError: when the database cannot be reached, or knows no such run.
     """
-    connection = await _connect(url, url_env)
+    connection = await connect(url, url_env)
     try:
         cursor = await connection.execute(
             "SELECT config FROM concept_distill_runs WHERE run_id = %s", (run_id,)
@@ -243,90 +246,3 @@ async def saved_config(url: str, run_id: str, *, url_env: str) -> str:
     if row is None:
         raise ConfigError(f"nothing to resume: no run {run_id} in the database at ${url_env}")
     return str(row[0])
-
-
-async def _connect(url: str, url_env: str) -> psycopg.AsyncConnection[Any]:
-    """One autocommit connection, or a one-line `ConfigError` naming the variable, not the URL."""
-    try:
-        return await psycopg.AsyncConnection.connect(
-            url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)
-        )
-    except psycopg.ProgrammingError:
-        # Its message quotes the string, which may hold a password.
-        raise ConfigError(
-            f"storage: ${url_env} is not a PostgreSQL connection string "
-            "(postgresql://user:password@host:port/database)"
-        ) from None
-    except (psycopg.Error, OSError) as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise ConfigError(f"storage: cannot connect to ${url_env}: {reason}") from None
-
-
-class PostgresResponseCache:
-    """The response cache in the database: a reply any worker stored is found by every other.
-
-    Same keys and values as the SQLite `ResponseCache`; `put` returns once the row is committed.
-    """
-
-    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]) -> None:
-        self._pool = pool
-
-    def __repr__(self) -> str:
-        return "PostgresResponseCache()"
-
-    async def get(self, key: str) -> CachedReply | None:
-        """The cached reply for `key`, or None."""
-        async with self._pool.connection() as connection:
-            cursor = await connection.execute(
-                "SELECT value FROM concept_distill_responses WHERE key = %s", (key,)
-            )
-            row = await cursor.fetchone()
-        return None if row is None else CachedReply.model_validate_json(row["value"])
-
-    async def put(self, key: str, model: str, reply: CachedReply) -> None:
-        """Store `reply` under `key` (replacing any older entry)."""
-        async with self._pool.connection() as connection:
-            await connection.execute(
-                "INSERT INTO concept_distill_responses (key, model, value, created) "
-                "VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, model = EXCLUDED.model",
-                (key, model, reply.model_dump_json(), time.time()),
-            )
-
-    async def aclose(self) -> None:
-        """Nothing to close: the pool belongs to `PostgresStorage`."""
-
-
-class PostgresLedgerStore:
-    """The `LedgerStore` of one run: its call records, in the order they were appended."""
-
-    def __init__(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]], run_id: str
-    ) -> None:
-        self._pool = pool
-        self.run_id = run_id
-
-    def __repr__(self) -> str:
-        return f"PostgresLedgerStore({self.run_id!r})"
-
-    async def load(self) -> list[CallRecord]:
-        """Every record of this run so far, oldest first."""
-        async with self._pool.connection() as connection:
-            cursor = await connection.execute(
-                "SELECT record FROM concept_distill_calls WHERE run_id = %s ORDER BY seq",
-                (self.run_id,),
-            )
-            rows = await cursor.fetchall()
-        return [CallRecord.model_validate(json.loads(row["record"])) for row in rows]
-
-    async def append(self, records: Sequence[CallRecord]) -> None:
-        """Store `records` in one transaction; returns once they are committed."""
-        rows = [(self.run_id, record.model_dump_json()) for record in records]
-        async with (
-            self._pool.connection() as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            await cursor.executemany(
-                "INSERT INTO concept_distill_calls (run_id, record) VALUES (%s, %s)", rows
-            )

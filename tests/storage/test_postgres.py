@@ -14,8 +14,8 @@ from support.postgres import PASSWORD, PostgresServer, database_url, postgres_se
 from concept_distill.errors import ConfigError, RunInUse
 from concept_distill.models.cache import CachedReply
 from concept_distill.models.ledger import CallLedger, CallRecord
+from concept_distill.storage.pg_connect import database_url as url_from_env
 from concept_distill.storage.postgres import PostgresStorage, saved_config
-from concept_distill.storage.postgres import database_url as url_from_env
 
 __all__ = ["database_url", "postgres_server"]  # fixtures, used by name
 
