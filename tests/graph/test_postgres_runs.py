@@ -240,3 +240,50 @@ async def test_eight_runs_at_once_on_one_database_end_as_they_do_one_by_one(
     # The runs differ from one another, so a mix-up between them could not pass unseen.
     assert len({json.dumps(result, sort_keys=True) for result in alone}) == len(alone)
     assert {result["metrics"]["rules_accepted"] for result in alone} == {0, 1}
+
+
+async def test_on_langgraph_server_the_graph_keeps_its_cache_and_ledger_in_the_database(
+    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As LangGraph Server runs it: the server's own PostgreSQL checkpointer, no caller context,
+    two threads at once; the graph opens its resources, with the storage the config names."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    from concept_distill.graph import build_graph
+    from concept_distill.graph.scope import owned_runs
+
+    url = postgres_server.create_database()
+    monkeypatch.setenv(URL_ENV, url)
+    async with (
+        FakeOpenAIServer(reply=student_http_reply) as student,
+        FakeOpenAIServer(reply=teacher_reply) as teacher,
+        AsyncPostgresSaver.from_conn_string(url) as saver,
+    ):
+        await saver.setup()
+        config = load_config(config_file(tmp_path, student.base_url, teacher.base_url))
+        graph = build_graph(config, checkpointer=saver)
+        outputs: dict[str, dict[str, Any]] = {}
+
+        async def invoke(thread: str) -> None:
+            outputs[thread] = await graph.ainvoke({}, {"configurable": {"thread_id": thread}})
+
+        async with anyio.create_task_group() as group:
+            for thread in ("a", "b"):
+                group.start_soon(invoke, thread)
+        paid = student.request_count + teacher.request_count
+        assert owned_runs() == []
+    run_dirs = [Path(outputs[thread]["run_dir"]) for thread in ("a", "b")]
+    assert run_dirs[0] != run_dirs[1]
+    assert outputs["a"]["optimized_prompt"] == outputs["b"]["optimized_prompt"]
+    assert HELPFUL in outputs["a"]["optimized_prompt"]
+    names = {path.name for path in files_under(*run_dirs)}
+    assert "metrics.json" in names and not names & {"calls.jsonl", "checkpoints.sqlite"}
+    assert not (tmp_path / "runs" / "cache.sqlite").exists()
+    # Each run's ledger is in the database under its directory's name; between them they
+    # recorded every request the servers answered (two identical runs at once may both pay for
+    # a request the other had not stored yet, never more).
+    ledgers = [ledger_of(url, run_dir.name) for run_dir in run_dirs]
+    recorded_paid = [
+        sum(r["kind"] == "reply" and not r["cached"] for r in ledger) for ledger in ledgers
+    ]
+    assert all(recorded_paid) and sum(recorded_paid) == paid
