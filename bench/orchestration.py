@@ -54,7 +54,7 @@ from typing import Any
 import anyio
 
 from concept_distill.config import Config
-from concept_distill.distill import distill
+from concept_distill.distillation import distill
 from concept_distill.graph.resources import RunResources
 from concept_distill.testing import FakeOpenAIServer, RecordedRequest
 
@@ -253,7 +253,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("chat: httpx", ("httpx", "httpcore", "h11/")),  # httpx2/httpcore2: the fork openai 3 uses
     (
         "graph",
-        ("langgraph/", "concept_distill/graph/", "concept_distill/distill.py", "aiosqlite/"),
+        ("langgraph/", "concept_distill/graph/", "concept_distill/distillation.py", "aiosqlite/"),
     ),
     ("evaluation loop", ("concept_distill/loop/", "concept_distill/agents/")),
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from concept_distill.agents.contracts import Student, Teacher, Verifier
     from concept_distill.config import Config, load_config
-    from concept_distill.distill import DistillResult, distill, distill_sync
+    from concept_distill.distillation import DistillResult, distill, distill_sync
     from concept_distill.errors import (
         ConceptDistillError,
         ConfigError,
@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Config": "concept_distill.config",
     "ConfigError": "concept_distill.errors",
     "DistillContext": "concept_distill.graph.scope",
-    "DistillResult": "concept_distill.distill",
+    "DistillResult": "concept_distill.distillation",
     "Event": "concept_distill.events",
     "Example": "concept_distill.records",
     "ExampleResult": "concept_distill.records",
@@ -60,8 +60,8 @@ _EXPORTS: dict[str, str] = {
     "Verdict": "concept_distill.sandbox",
     "Verifier": "concept_distill.agents.contracts",
     "build_graph": "concept_distill.graph",
-    "distill": "concept_distill.distill",
-    "distill_sync": "concept_distill.distill",
+    "distill": "concept_distill.distillation",
+    "distill_sync": "concept_distill.distillation",
     "load_config": "concept_distill.config",
     "load_optimized_prompt": "concept_distill.report.prompt",
     "parse_event": "concept_distill.events",

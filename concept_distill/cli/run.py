@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from concept_distill.config import Config
-    from concept_distill.distill import DistillResult
+    from concept_distill.distillation import DistillResult
 
 ConfigArgument = Annotated[Path | None, typer.Argument(metavar="CONFIG", help="YAML config.")]
 SetOption = Annotated[
@@ -119,7 +119,7 @@ def _run_with_progress(
     """Distill, showing progress; the run itself writes run.log in its directory."""
     import anyio
 
-    from concept_distill.distill import distill
+    from concept_distill.distillation import distill
 
     view, shown = _progress_view(console)
 

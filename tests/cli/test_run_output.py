@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from concept_distill.cli.run import _interval, _print_result
-from concept_distill.distill import DistillResult
+from concept_distill.distillation import DistillResult
 from concept_distill.records import RunMetrics
 
 

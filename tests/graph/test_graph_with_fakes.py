@@ -14,7 +14,7 @@ from support.fakes import (
     verifier,
 )
 
-from concept_distill.distill import distill
+from concept_distill.distillation import distill
 from concept_distill.events import Event
 
 

@@ -21,7 +21,7 @@ from support.fakes import HELPFUL, USELESS, student_http_reply
 from support.postgres import PASSWORD, PostgresServer, postgres_server
 
 from concept_distill.config import load_config
-from concept_distill.distill import distill
+from concept_distill.distillation import distill
 from concept_distill.testing import FakeOpenAIServer, RecordedRequest
 
 __all__ = ["postgres_server"]  # a fixture, used by name

@@ -13,7 +13,7 @@ import pytest
 from concept_distill.agents.student import ChatStudent
 from concept_distill.agents.teacher import ChatTeacher
 from concept_distill.config import Config
-from concept_distill.distill import distill
+from concept_distill.distillation import distill
 from concept_distill.models import ModelConfig, ModelSet
 from concept_distill.tasks import build_task
 from concept_distill.testing import ScriptedChatModel

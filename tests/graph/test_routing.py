@@ -8,7 +8,7 @@ import pytest
 from support.fakes import HELPFUL, USELESS, make_config, scripted_teacher, verifier
 
 from concept_distill.config import Config
-from concept_distill.distill import distill
+from concept_distill.distillation import distill
 from concept_distill.models.messages import WireMessage
 from concept_distill.tasks import build_task
 from concept_distill.testing import ScriptedChatModel

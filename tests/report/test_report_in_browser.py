@@ -12,7 +12,7 @@ import anyio
 import pytest
 from support.fakes import HELPFUL, make_config, rule_following_student, scripted_teacher, verifier
 
-from concept_distill.distill import DistillResult, distill
+from concept_distill.distillation import DistillResult, distill
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -16,7 +16,7 @@ from support.fakes import student_http_reply, teacher_http_reply
 from support.postgres import PASSWORD, PostgresServer, database_url, postgres_server
 
 from concept_distill.config import load_config
-from concept_distill.distill import distill
+from concept_distill.distillation import distill
 from concept_distill.testing import FakeOpenAIServer, RecordedRequest
 
 __all__ = ["database_url", "postgres_server"]  # fixtures, used by name

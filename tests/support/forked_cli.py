@@ -31,7 +31,7 @@ ZYGOTE = r"""
 import json, os, signal, sys, threading, traceback
 
 from concept_distill.cli import _register_subcommands, main
-import concept_distill.cli.progress, concept_distill.cli.run, concept_distill.distill
+import concept_distill.cli.progress, concept_distill.cli.run, concept_distill.distillation
 import concept_distill.graph.builder, langgraph.checkpoint.sqlite.aio
 
 _register_subcommands()
