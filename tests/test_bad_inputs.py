@@ -316,7 +316,9 @@ CASES = [
         "p.json",
     ),
     Case("eval unknown split", lambda e: ["eval", e.config(), "--split", "devel"], "--split"),
-    Case("eval dev split of size 0", lambda e: ["eval", e.config(), "--split", "dev"], "splits.dev"),
+    Case(
+        "eval dev split of size 0", lambda e: ["eval", e.config(), "--split", "dev"], "splits.dev"
+    ),
     Case(
         "eval config with duplicate key",
         lambda e: ["eval", e.text("c.yaml", "a: 1\na: 2\n")],

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-SCRIPT = r'''
+SCRIPT = r"""
 import json, logging, sys
 import anyio
 sys.path.insert(0, sys.argv[2])
@@ -52,7 +52,7 @@ async def main(tmp):
     }))
 
 anyio.run(main, sys.argv[1])
-'''
+"""
 
 
 def test_resume_under_strict_msgpack_round_trips_plain_data(tmp_path: Path) -> None:
