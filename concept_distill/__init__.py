@@ -7,8 +7,9 @@ program that only reads a config never imports LangGraph or an HTTP client.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from concept_distill._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from concept_distill.agents.contracts import Student, Teacher, Verifier
@@ -99,14 +100,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use and keep it, so later lookups cost nothing."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:
