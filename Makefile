@@ -62,6 +62,7 @@ bench: venv system-deps local-models
 	$(BIN)/python bench/orchestration.py
 	$(BIN)/python bench/local_server.py
 	$(BIN)/python bench/acceptance.py
+	$(BIN)/python bench/soak.py
 
 # Regenerate docs/config.md and docs/teacher-reply.md from the code (a test checks they are fresh).
 docs: venv
