@@ -33,14 +33,16 @@ def _points(value: Any, unit: str = " points") -> str:
 
 
 def accuracy_figure(history: list[dict[str, Any]]) -> Figure:
-    """Validation accuracy per iteration; iterations are whole numbers, and so are the ticks."""
-    import matplotlib
+    """Validation accuracy per iteration; iterations are whole numbers, and so are the ticks.
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    Built on `Figure` directly, not pyplot: pyplot's global state is not thread-safe, and reports
+    are drawn in worker threads, several at once when runs share a process.
+    """
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure, axes = plt.subplots(figsize=(6, 3))
+    figure = Figure(figsize=(6, 3))
+    axes = figure.subplots()
     iterations = [record["iteration"] for record in history]
     accuracy = [100 * record["validation_accuracy"] for record in history]
     axes.plot(iterations, accuracy, marker="o")
@@ -53,13 +55,10 @@ def accuracy_figure(history: list[dict[str, Any]]) -> Figure:
 
 def _plot(history: list[dict[str, Any]]) -> str:
     """Validation accuracy per iteration as an embedded PNG (matplotlib, no display needed)."""
-    from matplotlib import pyplot as plt
-
     figure = accuracy_figure(history)
     buffer = io.BytesIO()
     figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
+    figure.savefig(buffer, format="png", dpi=100)  # Agg canvas: no pyplot, nothing to close
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="validation accuracy per iteration" src="data:image/png;base64,{encoded}">'
 
