@@ -75,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("concept-distill: interrupted", file=sys.stderr)
         return 130
+    except BaseExceptionGroup as group:
+        # A task group that gathered one of our errors: still one line, with its exit code.
+        from concept_distill.errors import single_error
+
+        inner = single_error(group)
+        if not isinstance(inner, ConceptDistillError):
+            raise
+        print(f"concept-distill: error: {inner}", file=sys.stderr)
+        return inner.exit_code
     finally:
         # A caller of main() in its own process (a test, a script) gets its handler back.
         signal.signal(signal.SIGTERM, previous)
