@@ -11,7 +11,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from concept_distill.local.build import find_server
-from concept_distill.local.fetch import model_path
+from concept_distill.local.download import model_path
 from concept_distill.local.registry import DEFAULT_TEST_MODEL, get_model
 from concept_distill.local.server import LlamaServer
 

@@ -24,7 +24,7 @@ from anyio.from_thread import start_blocking_portal
 from support.configs import write_config
 
 from concept_distill.local.build import find_server
-from concept_distill.local.fetch import model_path
+from concept_distill.local.download import model_path
 from concept_distill.local.registry import get_model
 from concept_distill.local.server import LlamaServer
 
@@ -116,6 +116,12 @@ def run_eval(config: Path, run_dir: Path) -> dict[str, Any]:
     printed = " ".join(done.stdout.split())
     figures, spend = SUMMARY.search(printed), SPEND.search(printed)
     assert figures and spend, done.stdout
+    # Without a terminal, progress is plain lines on stderr, the last one for the last example.
+    summary = json.loads((run_dir / "summary.json").read_text())
+    lines = [line for line in done.stderr.splitlines() if line.startswith("progress: eval ")]
+    assert lines and lines[-1].startswith(
+        f"progress: eval {summary['task']}/test: {summary['examples']}/{summary['examples']}"
+    ), done.stderr
     return {
         "printed": {**figures.groupdict(), **spend.groupdict()},
         "summary": json.loads((run_dir / "summary.json").read_text()),

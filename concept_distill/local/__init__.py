@@ -25,8 +25,8 @@ if TYPE_CHECKING:
         cached_server_path,
         find_server,
     )
-    from concept_distill.local.doctor import DoctorReport, check_endpoint, doctor
-    from concept_distill.local.fetch import (
+    from concept_distill.local.checkup import DoctorReport, check_endpoint, doctor
+    from concept_distill.local.download import (
         ChecksumMismatch,
         FetchError,
         fetch,
@@ -51,14 +51,14 @@ _EXPORTS: dict[str, str] = {
     "build_server": "build",
     "cached_server_path": "build",
     "find_server": "build",
-    "DoctorReport": "doctor",
-    "check_endpoint": "doctor",
-    "doctor": "doctor",
-    "ChecksumMismatch": "fetch",
-    "FetchError": "fetch",
-    "fetch": "fetch",
-    "is_verified": "fetch",
-    "model_path": "fetch",
+    "DoctorReport": "checkup",
+    "check_endpoint": "checkup",
+    "doctor": "checkup",
+    "ChecksumMismatch": "download",
+    "FetchError": "download",
+    "fetch": "download",
+    "is_verified": "download",
+    "model_path": "download",
     "default_cache_dir": "paths",
     "DEFAULT_TEST_MODEL": "registry",
     "MODELS": "registry",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from concept_distill.local.doctor import DoctorReport
+    from concept_distill.local.checkup import DoctorReport
     from concept_distill.local.registry import LocalModel
     from concept_distill.local.server import LlamaServer
 
@@ -50,7 +50,7 @@ def fetch_command(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Download, assemble and verify model files (default: every registered model)."""
-    from concept_distill.local.fetch import fetch
+    from concept_distill.local.download import fetch
 
     paths = fetch(model or None, cache_dir, show_progress=not quiet)
     for key, path in paths.items():
@@ -99,7 +99,7 @@ def serve_command(
 
 def _fetched_models(cache_dir: Path | None) -> list[LocalModel]:
     from concept_distill.errors import ConfigError
-    from concept_distill.local.fetch import model_path
+    from concept_distill.local.download import model_path
     from concept_distill.local.registry import MODELS
 
     present = [m for m in MODELS.values() if model_path(m, cache_dir).is_file()]
@@ -146,7 +146,7 @@ def doctor_command(
 async def _doctor(
     cache_dir: Path | None, verify: bool, base_urls: tuple[str, ...], probe: bool
 ) -> DoctorReport:
-    from concept_distill.local.doctor import doctor
+    from concept_distill.local.checkup import doctor
 
     return await doctor(cache_dir, verify=verify, base_urls=base_urls, probe=probe)
 

@@ -20,7 +20,7 @@ from anyio.abc import Process
 from concept_distill.errors import ConceptDistillError, ConfigError
 from concept_distill.local._process import free_port, spawn_tied, terminate
 from concept_distill.local.build import find_server
-from concept_distill.local.fetch import model_path
+from concept_distill.local.download import model_path
 from concept_distill.local.registry import DEFAULT_TEST_MODEL, ModelRef, resolve_models
 
 HOST = "127.0.0.1"

@@ -66,3 +66,34 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         assert "no_such_name" in str(error)
     else:
         raise AssertionError("expected AttributeError")
+
+
+LAZY_PACKAGES = (
+    "concept_distill",
+    "concept_distill.agents",
+    "concept_distill.models",
+    "concept_distill.local",
+    "concept_distill.sandbox",
+)
+
+
+def test_lazy_names_survive_their_modules_being_imported_first() -> None:
+    """Importing a submodule binds it on its package, hiding a lazy name spelt like the module.
+
+    `from concept_distill.local import LlamaServer, fetch` once returned the module
+    `concept_distill.local.fetch`, because resolving `LlamaServer` imported it. In a fresh
+    process, import every module of each package first, then check each public name.
+    """
+    code = (
+        "import importlib, pkgutil, types\n"
+        f"for package in {LAZY_PACKAGES!r}:\n"
+        "    module = importlib.import_module(package)\n"
+        "    for info in pkgutil.iter_modules(module.__path__, package + '.'):\n"
+        "        if not info.name.endswith('__main__'):\n"
+        "            importlib.import_module(info.name)\n"
+        "    for name in module.__all__:\n"
+        "        value = getattr(module, name)\n"
+        "        assert not isinstance(value, types.ModuleType), f'{package}.{name} is a module'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from concept_distill.local.doctor import check_endpoint, doctor
+from concept_distill.local.checkup import check_endpoint, doctor
 from concept_distill.local.registry import get_model
 from concept_distill.local.server import free_port
 

