@@ -23,6 +23,9 @@ class PhaseEvent(_Event):
     phase: str
     run_dir: str | None = Field(None, description="Set on `prepare` and `done`.")
     report: str | None = Field(None, description="The report's path, set on `done`.")
+    student_calls_at_most: int | None = Field(
+        None, description="Set on `prepare`: the run's student calls at most (`--dry-run`'s bound)."
+    )
 
 
 class ProgressEvent(_Event):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,12 +14,13 @@ if TYPE_CHECKING:
     from concept_distill.agents.student_prompt import StudentPrompt
     from concept_distill.config import Config
     from concept_distill.loop.evaluation import Evaluation
+    from concept_distill.records import ExampleResult
     from concept_distill.tasks.splits import SplitName
 
 
 def eval_command(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config.")],
-    split: Annotated[str, typer.Option(help="train, validation or test.")] = "test",
+    split: Annotated[str, typer.Option(help="train, validation, test or dev.")] = "test",
     prompt: Annotated[
         Path | None, typer.Option(help="Prompt file (.txt, or optimized_prompt.json).")
     ] = None,
@@ -51,7 +55,8 @@ def eval_command(
     console.print(
         f"student: {summary['calls']} calls (+{summary['cached_calls']} cached), "
         f"{summary['prompt_tokens']} prompt + "
-        f"{summary['completion_tokens']} completion tokens, {summary['seconds']:.1f}s"
+        f"{summary['completion_tokens']} completion tokens, {summary['seconds']:.1f}s; "
+        f"{100 * summary['cut_share']:.0f}% of replies cut at max_tokens"
     )
     console.print(f"results: {summary['results_file']}")
 
@@ -59,18 +64,9 @@ def eval_command(
 async def _evaluate(
     config: Config, split: str, prompt: StudentPrompt | str, run_dir: Path | None
 ) -> dict[str, Any]:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from concept_distill.config import config_as_yaml
     from concept_distill.graph.resources import RunResources
     from concept_distill.loop.evaluation import evaluate
-    from concept_distill.records import ExampleResult
     from concept_distill.tasks import split_assignment
 
     resources = RunResources(config, run_dir=run_dir, require_teacher=False, label=f"eval-{split}")
@@ -79,17 +75,7 @@ async def _evaluate(
         await directory.write_text("config.yaml", config_as_yaml(config))
         await directory.write_json("splits.json", split_assignment(resources.splits))
         examples = resources.splits[_split_name(split)]
-        with Progress(
-            TextColumn("[bold]eval[/bold] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        ) as progress:
-            bar = progress.add_task(f"{config.task.name}/{split}", total=len(examples))
-
-            def advance(result: ExampleResult) -> None:
-                progress.advance(bar)
-
+        with _progress(f"{config.task.name}/{split}", len(examples)) as advance:
             evaluation = await evaluate(
                 prompt,
                 examples,
@@ -110,6 +96,40 @@ async def _evaluate(
         await directory.write_json("summary.json", summary)
         await directory.write_json("spend.json", spend)
         return summary
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[ExampleResult], None]]:
+    """A bar on a terminal; without one (`eval ... > eval.log`), a pace line every 10 s."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from concept_distill.cli.progress import PlainProgress
+    from concept_distill.events import ProgressEvent
+
+    if not Console(stderr=True).is_terminal:
+        lines = PlainProgress(sys.stderr)
+        done = 0
+
+        def line(result: ExampleResult) -> None:
+            nonlocal done
+            done += 1
+            lines(ProgressEvent(label=f"eval {label}", done=done, total=total))
+
+        yield line
+        return
+    columns = (TextColumn("[bold]eval[/bold] {task.description}"), BarColumn())
+    more = (MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, *more, console=Console(stderr=True)) as progress:
+        bar = progress.add_task(label, total=total)
+        yield lambda result: progress.advance(bar)
 
 
 def _split_name(split: str) -> SplitName:
@@ -137,4 +157,5 @@ def _summary(config: Config, split: str, evaluation: Evaluation) -> dict[str, An
         "prompt_tokens": evaluation.prompt_tokens,
         "completion_tokens": evaluation.completion_tokens,
         "seconds": evaluation.seconds,
+        "cut_share": evaluation.cut_share,
     }

@@ -5,7 +5,8 @@ Both views take one event at a time through `__call__(event)`: a typed record of
 lines for a log file
 (`make demo > demo.log`): one per phase and at most one progress line per interval during an
 evaluation. `LiveView` is a rich live table for a terminal. Both estimate the time left in the
-current evaluation from its pace so far (`Pace`).
+current evaluation from its pace so far (`Pace`), and the most the whole run can still take
+from `--dry-run`'s bound on student calls (`RunPace`).
 """
 
 from __future__ import annotations
@@ -70,11 +71,41 @@ class Pace:
         return text
 
 
+@dataclass
+class RunPace:
+    """The whole run: replies so far against `--dry-run`'s bound, so the time left is at most.
+
+    A resumed run counts only this process's replies against the whole bound, so the estimate
+    stays an upper bound.
+    """
+
+    started: float
+    calls_at_most: int | None = None
+    replies: int = 0
+    updated: float = 0.0
+
+    def eta_at_most(self) -> float | None:
+        """Seconds left at most at the pace so far; None while unknown."""
+        elapsed = self.updated - self.started
+        if self.calls_at_most is None or self.replies <= 0 or elapsed <= 0:
+            return None
+        return elapsed * max(0, self.calls_at_most - self.replies) / self.replies
+
+    def describe(self) -> str:
+        """`run: R of at most N student replies, at most T left` (T once known)."""
+        if self.calls_at_most is None:
+            return f"run: {self.replies} student replies"
+        text = f"run: {self.replies} of at most {self.calls_at_most} student replies"
+        eta = self.eta_at_most()
+        return text if eta is None else f"{text}, at most {format_duration(eta)} left"
+
+
 class _Progress:
     """What both views track: the phase, the current evaluation's pace, rule counts."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
+        self.run = RunPace(started=clock())
         self.phase = "starting"
         self.iteration = 0
         self.proposed = 0
@@ -92,6 +123,8 @@ class _Progress:
         now = self.clock()
         if kind == "phase":
             self.phase = str(event.get("phase"))
+            if event.get("student_calls_at_most") is not None:
+                self.run.calls_at_most = _int(event, "student_calls_at_most")
             self.pace = None
             self._paces.clear()
         elif kind == "example":
@@ -101,6 +134,8 @@ class _Progress:
                 # A new evaluation: its clock starts now, counting only replies from here on.
                 pace = Pace(label=label, total=total, started=now, done_at_start=done, updated=now)
                 self._paces[label] = pace
+            self.run.replies += 1  # one event per reply
+            self.run.updated = now
             pace.total = total
             pace.update(done, now)
             self.pace = pace
@@ -152,7 +187,8 @@ class PlainProgress:
             finished = state.pace.done >= state.pace.total
             due = first or now - (self._last_progress or 0.0) >= self.interval_s
             if due or finished:
-                self._write(f"progress: {state.pace.describe()}")
+                whole = f"; {state.run.describe()}" if state.run.calls_at_most else ""
+                self._write(f"progress: {state.pace.describe()}{whole}")
                 self._last_progress = now
                 if finished:
                     self._last_progress = None
@@ -187,6 +223,7 @@ class LiveView:
         table.add_row("round", str(state.iteration))
         pace = state.pace
         table.add_row("progress", pace.describe() if pace is not None else "")
+        table.add_row("whole run", state.run.describe())
         if state.validation_accuracy is not None:
             table.add_row("validation accuracy", f"{100 * state.validation_accuracy:.1f}%")
         table.add_row("rules proposed / accepted", f"{state.proposed} / {state.accepted}")

@@ -51,6 +51,7 @@ from concept_distill.loop.rounds import (
 from concept_distill.loop.selection import select_batches
 from concept_distill.loop.stopping import LoopStatus, StopCondition, stop_reason
 from concept_distill.models.ledger import BudgetExhausted, budget_reason
+from concept_distill.planning import plan_spend
 from concept_distill.records import Example, ExampleResult, IterationRecord, Rule
 from concept_distill.report.writer import write_run_outputs
 from concept_distill.tasks import split_assignment
@@ -83,7 +84,17 @@ class DistillNodes:
         directory = resources.directory
         await directory.write_text("config.yaml", config_as_yaml(resources.config))
         await directory.write_json("splits.json", split_assignment(resources.splits))
-        resources.emit(PhaseEvent(phase="prepare", run_dir=str(directory.path)))
+        splits = resources.splits
+        bound = plan_spend(
+            resources.config,
+            train=len(splits["train"]),
+            validation=len(splits["validation"]),
+            test=len(splits["test"]),
+            question_chars=0,  # calls do not depend on it
+        ).student_calls
+        resources.emit(
+            PhaseEvent(phase="prepare", run_dir=str(directory.path), student_calls_at_most=bound)
+        )
         return {
             "run_dir": str(directory.path),
             "base_prompt": state.get("base_prompt") or resources.config.prompt.base,

@@ -38,21 +38,25 @@ def test_pace_from_known_times() -> None:
 def test_plain_lines_are_throttled_to_one_per_interval() -> None:
     clock, out = Clock(), io.StringIO()
     progress = PlainProgress(out, interval_s=10.0, clock=clock)
+    progress(PhaseEvent(phase="prepare", student_calls_at_most=90))
     progress(PhaseEvent(phase="initialize"))
     for done in range(1, 31):  # one reply per second for 30 s
         clock.now += 1.0
         progress(ProgressEvent(label="initial-train", done=done, total=30))
     lines = out.getvalue().splitlines()
-    assert lines[0] == "phase: initialize"
+    assert lines[:2] == ["phase: prepare", "phase: initialize"]
     progress_lines = [line for line in lines if line.startswith("progress: ")]
     # The first reply, then at 11 s, 21 s, and the last one (30/30): never more than 1 per 10 s.
-    assert [line.split(",")[0] for line in progress_lines] == [
+    assert [line.split(";")[0].split(",")[0] for line in progress_lines] == [
         "progress: initial-train: 1/30",
         "progress: initial-train: 11/30",
         "progress: initial-train: 21/30",
         "progress: initial-train: 30/30",
     ]
-    assert progress_lines[2].endswith("21/30, 60.0 replies/min, ETA 9s")
+    # 21 of at most 90 replies in 21 s: the other 69 take at most 69 s.
+    assert progress_lines[2].endswith(
+        "21/30, 60.0 replies/min, ETA 9s; run: 21 of at most 90 student replies, at most 1m09s left"
+    )
 
 
 def test_plain_lines_for_rules_and_rounds_accept_dicts_too() -> None:
@@ -97,3 +101,18 @@ def test_interleaved_evaluations_keep_their_own_pace() -> None:
         "progress: validate-a: 4/10, 30.0 replies/min, ETA 12s",
         "progress: validate-b: 4/10, 30.0 replies/min, ETA 12s",
     ]
+
+
+def test_whole_run_time_left_is_at_most_the_bound_at_the_pace_so_far() -> None:
+    clock = Clock()
+    view = LiveView(clock=clock)
+    view(PhaseEvent(phase="prepare", run_dir="runs/x", student_calls_at_most=100))
+    for done in range(1, 11):  # 10 replies in 60 s; 90 of the bound left take at most 540 s
+        clock.now += 6.0
+        view(ProgressEvent(label="initial-train", done=done, total=40))
+    assert view.state.run.describe() == "run: 10 of at most 100 student replies, at most 9m00s left"
+    text = io.StringIO()
+    from rich.console import Console
+
+    Console(file=text, width=120).print(view.render())
+    assert "at most 9m00s left" in text.getvalue()
