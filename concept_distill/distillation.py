@@ -79,6 +79,7 @@ async def distill(
     from concept_distill.config import config_as_yaml
     from concept_distill.graph.builder import build_graph
     from concept_distill.graph.scope import DistillContext
+    from concept_distill.tasks import split_assignment
 
     in_files = config.storage.backend == "sqlite"
     if resume:
@@ -97,8 +98,12 @@ async def distill(
             path = resources.directory.path
             log.info("run %s in %s", "resumed" if resume else "started", path)
             if resume and not in_files and not await anyio.Path(path, "config.yaml").exists():
-                # Another host started it: this directory gets the config the run is using.
+                # Another host started it: this directory gets the config the run is using and
+                # its splits (both follow from the config). Results of the evaluations that host
+                # finished stay in its directory; the final outputs are written here.
                 await resources.directory.write_text("config.yaml", config_as_yaml(config))
+                splits = split_assignment(resources.splits)
+                await resources.directory.write_json("splits.json", splits)
             async with resources.checkpointer() as saver:
                 graph = build_graph(config, checkpointer=saver)
                 run_config: Any = {

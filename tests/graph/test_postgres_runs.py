@@ -193,7 +193,9 @@ async def test_a_run_killed_on_one_worker_is_resumed_by_another_in_an_empty_dire
     # Everything a resume needs was in the database: no checkpoint or ledger file anywhere.
     names = {path.name for path in files_under(first_dir, second_dir)}
     assert not names & {"checkpoints.sqlite", "calls.jsonl", "cache.sqlite"}
-    assert {"config.yaml", "report.html", "metrics.json"} <= {p.name for p in second_dir.iterdir()}
+    written = {p.name for p in second_dir.iterdir()}
+    assert {"config.yaml", "splits.json", "report.html", "metrics.json"} <= written
+    assert (second_dir / "splits.json").read_text() == (first_dir / "splits.json").read_text()
     for path in files_under(first_dir, second_dir):
         assert PASSWORD not in path.read_text(errors="replace"), path
     assert PASSWORD not in resumed.stdout.decode() + resumed.stderr.decode()
