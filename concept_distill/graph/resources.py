@@ -25,6 +25,7 @@ import queue
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -252,25 +253,20 @@ class RunResources:
         return roles
 
     async def _local_endpoints(self, local: dict[str, LocalRole]) -> dict[str, ModelConfig]:
-        from concept_distill.local.roles import local_role_configs
+        from concept_distill.local.roles import local_role_configs, server_arguments
         from concept_distill.local.server import LlamaServer
 
         server = self.config.local_server
-        keys = tuple(sorted({spec.local for spec in local.values()}))
-        pool_key = ("llama-server", keys, server)
-        running = await self._stack.enter_async_context(
-            SHARED.acquire(
-                pool_key,
-                lambda: LlamaServer(
-                    list(keys),
-                    cache_dir=server.cache_dir,
-                    parallel=server.parallel,
-                    ctx_per_slot=server.ctx_per_slot,
-                    threads=server.threads,
-                ),
+        base_urls: dict[str, str] = {}
+        for key in sorted({spec.local for spec in local.values()}):
+            running = await self._stack.enter_async_context(
+                SHARED.acquire(
+                    ("llama-server", key, server),
+                    partial(LlamaServer, key, **server_arguments(server)),
+                )
             )
-        )
-        return local_role_configs(running.base_url, local, server)
+            base_urls[key] = running.base_url
+        return local_role_configs(base_urls, local, server)
 
     async def _default_verifier(self) -> Verifier:
         if not self.task.checks_code:
