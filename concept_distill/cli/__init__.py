@@ -40,6 +40,7 @@ def _register_subcommands() -> None:
     if _registered:
         return
     from concept_distill.cli.cache import cache_app
+    from concept_distill.cli.compare import compare_command
     from concept_distill.cli.eval import eval_command
     from concept_distill.cli.models import MODELS_HELP, models_app
     from concept_distill.cli.report import report_command
@@ -49,6 +50,7 @@ def _register_subcommands() -> None:
     app.command("run")(run_command)
     app.command("eval")(eval_command)
     app.command("report")(report_command)
+    app.command("compare")(compare_command)
     app.command("sandbox")(sandbox_command)
     app.add_typer(cache_app, name="cache")
     app.add_typer(models_app, name="models", help=MODELS_HELP)

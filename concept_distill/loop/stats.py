@@ -123,3 +123,20 @@ def paired_comparison(base: list[bool], new: list[bool]) -> PairedComparison:
     fixed = sum(1 for b, c in zip(base, new, strict=True) if c and not b)
     broken = sum(1 for b, c in zip(base, new, strict=True) if b and not c)
     return comparison_from_counts(len(base), sum(base), sum(new), fixed, broken)
+
+
+def holm_adjusted(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment (1979): family-wise error control over several comparisons.
+
+    The i-th smallest p-value is multiplied by (m - i), made monotone, and capped at 1; the
+    result is in the input order. Used when several baselines are each compared with one
+    distilled prompt on the same test split.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda index: p_values[index])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
