@@ -28,6 +28,12 @@ def eval_command(
         list[str] | None, typer.Option("--set", help="Override a config key: key.sub=value.")
     ] = None,
     run_dir: Annotated[Path | None, typer.Option(help="Write results here.")] = None,
+    shots: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Show this many worked examples from the train split first (a baseline)."
+        ),
+    ] = 0,
 ) -> None:
     """Evaluate the student with one prompt on one split; write per-example results."""
     import anyio
@@ -44,7 +50,7 @@ def eval_command(
     if split == "dev" and not config.splits.dev:
         raise ConfigError("--split dev: the config has no dev split (splits.dev is 0)")
     text = load_optimized_prompt(prompt) if prompt else config.prompt.base
-    summary = anyio.run(_evaluate, config, split, text, run_dir)
+    summary = anyio.run(_evaluate, config, split, text, run_dir, shots)
     # soft_wrap: a long line (a results path) stays whole instead of breaking at the width.
     console = Console(soft_wrap=True)
     console.print(
@@ -62,14 +68,22 @@ def eval_command(
 
 
 async def _evaluate(
-    config: Config, split: str, prompt: StudentPrompt | str, run_dir: Path | None
+    config: Config, split: str, prompt: StudentPrompt | str, run_dir: Path | None, shots: int = 0
 ) -> dict[str, Any]:
+    import anyio
+
+    from concept_distill.agents.student_prompt import with_worked_examples
     from concept_distill.config import config_as_yaml
     from concept_distill.graph.resources import RunResources
     from concept_distill.loop.evaluation import evaluate
-    from concept_distill.tasks import split_assignment
+    from concept_distill.tasks import make_splits, split_assignment
 
     resources = RunResources(config, run_dir=run_dir, require_teacher=False, label=f"eval-{split}")
+    if shots:  # checked before the run directory exists or a model starts
+        task = resources.task
+        examples = await anyio.to_thread.run_sync(task.load)
+        train = make_splits(examples, config.splits)["train"]
+        prompt = with_worked_examples(prompt, task, train, shots)
     async with resources:
         directory = resources.directory
         await directory.write_text("config.yaml", config_as_yaml(config))

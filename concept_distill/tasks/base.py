@@ -26,6 +26,14 @@ class Task(ABC):
     def extract(self, example: Example, reply: str) -> str | None:
         """The answer (a number, a program, ...) found in the reply, or None when there is none."""
 
+    def worked_solution(self, example: Example) -> str | None:
+        """The example's worked solution as a model should write it, if the data has one.
+
+        Shown to the teacher, and as a demonstration in the few-shot baseline (`eval --shots`).
+        """
+        solution = example.meta.get("solution")
+        return str(solution) if solution else None
+
     def score(self, example: Example, extracted: str) -> tuple[bool, str]:
         """Whether an extracted (non-code) answer is right, and why not when it is not."""
         raise NotImplementedError(f"{self.name} is judged by the sandbox")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +23,10 @@ MATH_DESCRIPTION = (
     "Arithmetic word problems. The student must reason to a single final number; the reply is "
     "scored by the last stated answer (e.g. 'The answer is 18'), compared with the gold number."
 )
+
+
+CALCULATOR_MARK = re.compile(r"<<[^<>]*>>")
+"""GSM8K's calculator annotations, e.g. `<<48/2=24>>`."""
 
 
 class MathTask(Task):
@@ -49,6 +54,19 @@ class MathTask(Task):
         """The reply's final number, normalised."""
         value = extract_final_number(reply)
         return None if value is None else format_number(value)
+
+    def worked_solution(self, example: Example) -> str | None:
+        """GSM8K's solution without its calculator marks, ending 'The answer is N.'.
+
+        The data writes `48/2 = <<48/2=24>>24` and ends `#### 72`; a demonstration in that form
+        would teach the student to write the marks.
+        """
+        solution = super().worked_solution(example)
+        if solution is None:
+            return None
+        steps, _, gold = solution.rpartition("####")
+        steps = CALCULATOR_MARK.sub("", steps).strip()
+        return f"{steps}\nThe answer is {gold.strip()}." if steps else solution
 
     def score(self, example: Example, extracted: str) -> tuple[bool, str]:
         """Right when the numbers are equal within the tolerance."""

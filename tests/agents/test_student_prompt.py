@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from concept_distill.agents.prompts import prompt_with_rules
-from concept_distill.agents.student_prompt import StudentPrompt
+from concept_distill.agents.student_prompt import Shot, StudentPrompt, with_worked_examples
+from concept_distill.errors import ConfigError
+from concept_distill.records import Example
+from concept_distill.tasks import build_task
 
 RULES = ("Write one step per line.", "End with 'The answer is N.'")
 BLOCK = "Follow these rules:\n- Write one step per line.\n- End with 'The answer is N.'"
@@ -53,3 +56,40 @@ def test_describe_says_where_user_placed_rules_go() -> None:
         text
         == "B.\n\n[in the user message, before the problem]\nFollow these rules:\n- Write one step per line."
     )
+
+
+def test_worked_examples_come_between_the_system_prompt_and_the_problem() -> None:
+    shots = (Shot(question="1+1?", answer="2.\nThe answer is 2."), Shot(question="2+2?", answer="4"))
+    prompt = StudentPrompt(base="Be brief.", rules=("Add.",), placement="user_after", shots=shots)
+    assert prompt.messages("3+3?") == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "1+1?"},
+        {"role": "assistant", "content": "2.\nThe answer is 2."},
+        {"role": "user", "content": "2+2?"},
+        {"role": "assistant", "content": "4"},
+        {"role": "user", "content": "3+3?\n\nFollow these rules:\n- Add."},
+    ]
+
+
+def test_gsm8k_worked_examples_lose_their_calculator_marks_and_end_with_the_answer() -> None:
+    task = build_task("gsm8k")
+    solution = "Half of 48 is 48/2 = <<48/2=24>>24.\nIn all 48+24 = <<48+24=72>>72.\n#### 72"
+    example = Example(id="x", question="How many?", answer="72", meta={"solution": solution})
+    assert task.worked_solution(example) == (
+        "Half of 48 is 48/2 = 24.\nIn all 48+24 = 72.\nThe answer is 72."
+    )
+    assert task.worked_solution(example.model_copy(update={"meta": {}})) is None
+
+
+def test_worked_examples_skip_examples_without_a_solution_and_refuse_too_few() -> None:
+    task = build_task("gsm8k")
+    train = [
+        Example(id="a", question="A?", answer="1"),
+        Example(id="b", question="B?", answer="2", meta={"solution": "1+1\n#### 2"}),
+        Example(id="c", question="C?", answer="3", meta={"solution": "1+2\n#### 3"}),
+    ]
+    prompt = with_worked_examples("Base.", task, train, 2)
+    assert [shot.question for shot in prompt.shots] == ["B?", "C?"]
+    assert prompt.shots[1].answer == "1+2\nThe answer is 3."
+    with pytest.raises(ConfigError, match="--shots 3: the train split has 2 example"):
+        with_worked_examples("Base.", task, train, 3)
