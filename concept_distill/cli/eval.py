@@ -22,7 +22,10 @@ def eval_command(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config.")],
     split: Annotated[str, typer.Option(help="train, validation, test or dev.")] = "test",
     prompt: Annotated[
-        Path | None, typer.Option(help="Prompt file (.txt, or optimized_prompt.json).")
+        Path | None,
+        typer.Option(
+            help="A .txt, optimized_prompt.json, or a run's rules.jsonl (all candidates)."
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config key: key.sub=value.")

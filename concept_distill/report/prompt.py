@@ -10,6 +10,10 @@ from concept_distill.errors import ConfigError
 
 PROMPT_JSON = "optimized_prompt.json"
 PROMPT_TEXT = "optimized_prompt.txt"
+RULES_FILE = "rules.jsonl"
+
+CANDIDATES = frozenset({"proposed", "accepted", "rejected", "pruned"})
+"""Statuses of rules that reached validation (the filters refused the others)."""
 
 
 def load_optimized_prompt(path: Path | str) -> StudentPrompt:
@@ -20,7 +24,9 @@ def load_optimized_prompt(path: Path | str) -> StudentPrompt:
     `.txt` (or any other non-JSON file) is taken byte for byte as the system prompt: with the
     default placement a run writes both files with exactly the same prompt, so either one given
     to `eval --prompt` sends the same request and hits the same cache entries. With the rules in
-    the user message, only the JSON file holds them.
+    the user message, only the JSON file holds them. A run's `rules.jsonl` gives the study's
+    unvalidated baseline: every candidate rule, accepted or not, in proposal order, with the
+    run's base prompt and placement.
 
     Raises:
         ConfigError: the file is missing, unreadable, or a JSON file without a string `prompt`.
@@ -28,6 +34,8 @@ def load_optimized_prompt(path: Path | str) -> StudentPrompt:
     path = Path(path)
     if path.is_dir():
         path = path / PROMPT_JSON
+    if path.name == RULES_FILE:
+        return _all_candidates(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -52,3 +60,32 @@ def load_optimized_prompt(path: Path | str) -> StudentPrompt:
         return StudentPrompt(base=str(data["base_prompt"]), rules=texts, placement=placement)
     except (KeyError, TypeError, ValueError) as error:
         raise ConfigError(f"{path}: placement {placement!r} needs base_prompt and rules") from error
+
+
+def _all_candidates(path: Path) -> StudentPrompt:
+    """Every rule of a run that reached validation, in proposal order, appended unvalidated."""
+    document = path.parent / PROMPT_JSON
+    try:
+        data = json.loads(document.read_text(encoding="utf-8"))
+        base, placement = str(data["base_prompt"]), data.get("placement", "system")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{path}: needs the run's {PROMPT_JSON} (format @2) beside it") from error
+    texts: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read rules {path}: {error}") from error
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rule = json.loads(line)
+            status, text = rule["status"], rule["text"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ConfigError(f"{path}:{number}: not a rule") from error
+        if status in CANDIDATES:
+            texts.append(str(text))
+    try:
+        return StudentPrompt(base=base, rules=tuple(texts), placement=placement)
+    except ValueError as error:
+        raise ConfigError(f"{document}: unknown placement {placement!r}") from error

@@ -64,3 +64,27 @@ def test_a_user_placement_without_its_rules_is_a_config_error(tmp_path: Path) ->
     path.write_text(json.dumps({"prompt": "Base.", "placement": "user_before"}))
     with pytest.raises(ConfigError, match="needs base_prompt and rules"):
         load_optimized_prompt(path)
+
+
+def test_a_runs_rules_file_gives_every_candidate_unvalidated_in_proposal_order(
+    tmp_path: Path,
+) -> None:
+    document = {
+        "format": "concept-distill/optimized-prompt@2",
+        "prompt": "Base.\n\nFollow these rules:\n- Two.",
+        "base_prompt": "Base.",
+        "placement": "user_after",
+        "rules": [{"id": "r1-0-2", "text": "Two."}],
+    }
+    (tmp_path / "optimized_prompt.json").write_text(json.dumps(document))
+    statuses = [("One.", "rejected"), ("Jack's honey.", "leak"), ("Two.", "accepted"),
+                ("Three.", "pruned"), ("Two.", "duplicate"), ("Four.", "proposed")]  # fmt: skip
+    rules = [{"id": f"r{n}", "text": text, "status": status} for n, (text, status) in
+             enumerate(statuses)]  # fmt: skip
+    (tmp_path / "rules.jsonl").write_text("".join(json.dumps(rule) + "\n" for rule in rules))
+    prompt = load_optimized_prompt(tmp_path / "rules.jsonl")
+    assert prompt.base == "Base." and prompt.placement == "user_after"
+    assert prompt.rules == ("One.", "Two.", "Three.", "Four.")
+    (tmp_path / "optimized_prompt.json").unlink()
+    with pytest.raises(ConfigError, match=r"needs the run's optimized_prompt\.json"):
+        load_optimized_prompt(tmp_path / "rules.jsonl")
