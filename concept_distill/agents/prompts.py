@@ -72,6 +72,17 @@ TEACHER_REFERENCE_WITH_SOLUTION = """\
 Worked solution:
 {solution}"""
 
+TEACHER_TIPS_USER = """\
+Task: {task_description}
+
+The student's current instructions:
+<<<
+{prompt}
+>>>
+
+No mistakes are shown this time. Write the rules you expect to help a weak student most on
+problems of this task, following the requirements above; leave "mistakes" empty."""
+
 TEACHER_SOLVE_SYSTEM = """\
 You solve problems of this kind: {task_description}
 Reason step by step, then give the final answer in the form the task asks for; for a number,
@@ -105,6 +116,9 @@ TEMPLATES = {
     ),
     "teacher_reference_with_solution": checked(
         TEACHER_REFERENCE_WITH_SOLUTION, {"answer", "solution"}, "teacher_reference_with_solution"
+    ),
+    "teacher_tips_user": checked(
+        TEACHER_TIPS_USER, {"task_description", "prompt"}, "teacher_tips_user"
     ),
     "teacher_solve_system": checked(
         TEACHER_SOLVE_SYSTEM, {"task_description"}, "teacher_solve_system"

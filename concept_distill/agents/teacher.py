@@ -180,6 +180,43 @@ class ChatTeacher:
             rules = [rule.model_copy(update={"example": None}) for rule in rules]
         return result.value.model_copy(update={"rules": rules})
 
+    def tips_messages(self, prompt: str) -> list[dict[str, str]]:
+        """The chat asking for general rules with no mistakes shown (the study's tips baseline)."""
+        form, schema = RULE_FORMS[self.rule_form]
+        system = TEMPLATES["teacher_system"].format(
+            max_rules=self.max_rules, max_words=MAX_WORDS, rule_form=form, rule_schema=schema
+        )
+        user = TEMPLATES["teacher_tips_user"].format(
+            task_description=self.task.description, prompt=prompt
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    async def tips(
+        self, prompt: str, samples: int, *, config: RunnableConfig | None = None
+    ) -> list[list[str] | str]:
+        """`samples` sets of general rules (distinct seeds), each its rules or why there is none.
+
+        The sets are kept apart, unlike `induce`'s merged samples: each is one candidate prompt.
+        """
+        messages = self.tips_messages(prompt)
+        results: list[list[str] | str] = [""] * samples
+
+        async def ask(index: int) -> None:
+            reply = await self._ask(messages, index, config)
+            if isinstance(reply, str):
+                results[index] = reply
+            else:
+                texts = [rule.student_text() for rule in reply.rules]
+                results[index] = [texts[kept] for kept in distinct_rules(texts)]
+
+        try:
+            async with anyio.create_task_group() as group:
+                for index in range(samples):
+                    group.start_soon(ask, index)
+        except BaseExceptionGroup as group_error:
+            raise single_error(group_error) from None
+        return results
+
     def solve_messages(self, example: Example) -> list[dict[str, str]]:
         """The chat in which the teacher solves a problem itself, as the student sees it."""
         system = TEMPLATES["teacher_solve_system"].format(task_description=self.task.description)

@@ -46,11 +46,13 @@ def _register_subcommands() -> None:
     from concept_distill.cli.report import report_command
     from concept_distill.cli.run import run_command
     from concept_distill.cli.sandbox import sandbox_command
+    from concept_distill.cli.tips import tips_command
 
     app.command("run")(run_command)
     app.command("eval")(eval_command)
     app.command("report")(report_command)
     app.command("compare")(compare_command)
+    app.command("tips")(tips_command)
     app.command("sandbox")(sandbox_command)
     app.add_typer(cache_app, name="cache")
     app.add_typer(models_app, name="models", help=MODELS_HELP)

@@ -1,0 +1,121 @@
+"""The study's teacher-tips baseline: general rules with no mistakes shown, best of N on validation.
+
+Concept Distillation shows the teacher the student's mistakes and keeps a rule only on evidence.
+This baseline asks whether the mistakes matter: the same teacher writes N sets of general rules
+for the task without seeing any mistake (distinct seeds), each set is appended to the base prompt
+and scored on the validation split, and the best set is kept. N sets cost N x |validation|
+student calls, so N = budget // |validation| compares the two at the same student budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concept_distill.agents.student_prompt import StudentPrompt
+from concept_distill.config import Config, config_as_yaml
+from concept_distill.errors import ConfigError
+from concept_distill.records import Rule
+
+if TYPE_CHECKING:
+    from concept_distill.graph.resources import RoleInput
+
+
+class TipSet(BaseModel):
+    """One teacher sample: its rules (or why there are none) and their validation score."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    rules: list[str] = Field(default_factory=list)
+    failure: str = ""
+    correct: int = 0
+    examples: int = 0
+
+    @property
+    def accuracy(self) -> float:
+        """Share of the validation split right (0 when the set was not scored)."""
+        return self.correct / self.examples if self.examples else 0.0
+
+
+def best_tip_set(sets: list[TipSet]) -> TipSet | None:
+    """The set with the most validation examples right (the first such on a tie); None if none."""
+    scored = [tip_set for tip_set in sets if tip_set.rules and tip_set.examples]
+    if not scored:
+        return None
+    return max(scored, key=lambda tip_set: (tip_set.correct, -tip_set.index))
+
+
+class TipsResult(BaseModel):
+    """Every set, the chosen one, and where the prompt file for `eval --prompt` was written."""
+
+    run_dir: str
+    sets: list[TipSet]
+    best: TipSet | None
+    prompt_file: str
+
+
+async def tips_baseline(
+    config: Config,
+    samples: int,
+    run_dir: Path | None = None,
+    *,
+    student: RoleInput | None = None,
+    teacher: RoleInput | None = None,
+) -> TipsResult:
+    """Ask the teacher for `samples` tip sets, score each on validation, keep the best.
+
+    `student` and `teacher` may be given as model objects, as to `distill`.
+    """
+    from concept_distill.agents.teacher import ChatTeacher
+    from concept_distill.graph.resources import RunResources
+    from concept_distill.report.prompt import PROMPT_JSON
+    from concept_distill.report.writer import optimized_prompt_document
+    from concept_distill.tasks import split_assignment
+
+    if samples < 1:
+        raise ConfigError("--samples must be at least 1")
+    resources = RunResources(
+        config, run_dir=run_dir, label="tips", student=student, teacher=teacher
+    )
+    async with resources:
+        directory = resources.directory
+        await directory.write_text("config.yaml", config_as_yaml(config))
+        await directory.write_json("splits.json", split_assignment(resources.splits))
+        chat_teacher = resources.teacher
+        if not isinstance(chat_teacher, ChatTeacher):
+            raise ConfigError("the tips baseline needs a teacher model, not a Teacher agent")
+        base = StudentPrompt(base=config.prompt.base, placement=config.prompt.rule_placement)
+        replies = await chat_teacher.tips(base.system, samples, config={})
+        sets: list[TipSet] = []
+        validation = resources.splits["validation"]
+        for index, reply in enumerate(replies):
+            if isinstance(reply, str) or not reply:
+                sets.append(TipSet(index=index, failure=reply or "no rules"))
+                continue
+            evaluation = await resources.evaluate(
+                f"validation-tips-{index}", base.with_rules(reply), validation, {}
+            )
+            sets.append(
+                TipSet(
+                    index=index, rules=reply, correct=evaluation.correct, examples=len(validation)
+                )
+            )
+        best = best_tip_set(sets)
+        rules = best.rules if best else []
+        chosen = base.with_rules(rules)
+        accepted = [
+            Rule(id=f"tips-{best.index}-{n}", text=text, iteration=0, status="accepted",
+                 accepted_order=n)
+            for n, text in enumerate(rules)
+            if best is not None
+        ]  # fmt: skip
+        await directory.write_jsonl("tips.jsonl", sets)
+        prompt_file = await directory.write_json(
+            PROMPT_JSON, optimized_prompt_document(chosen, accepted)
+        )
+        return TipsResult(
+            run_dir=str(directory.path), sets=sets, best=best, prompt_file=str(prompt_file)
+        )

@@ -1,0 +1,62 @@
+"""The teacher-tips baseline: sets of general rules, each scored on validation, the best kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.fakes import HELPFUL, USELESS, make_config
+from support.roles import student_model
+
+from concept_distill import load_optimized_prompt
+from concept_distill.baselines import TipSet, best_tip_set, tips_baseline
+from concept_distill.testing import ScriptedChatModel
+
+pytestmark = pytest.mark.anyio
+
+
+def test_the_best_set_has_the_most_right_and_the_first_wins_a_tie() -> None:
+    sets = [
+        TipSet(index=0, rules=["a"], correct=5, examples=10),
+        TipSet(index=1, rules=["b"], correct=7, examples=10),
+        TipSet(index=2, rules=["c"], correct=7, examples=10),
+        TipSet(index=3, failure="malformed teacher output"),
+    ]
+    best = best_tip_set(sets)
+    assert best is not None and best.index == 1
+    assert best_tip_set([TipSet(index=0, failure="teacher call failed")]) is None
+
+
+async def test_each_set_is_scored_apart_and_the_helpful_one_is_kept(tmp_path: Path) -> None:
+    replies = iter(
+        [
+            json.dumps({"diagnosis": "-", "rules": [{"rule": USELESS, "mistakes": []}]}),
+            json.dumps({"diagnosis": "-", "rules": [{"rule": HELPFUL, "mistakes": []}]}),
+            "this is not JSON",
+        ]
+    )
+    asked: list[Any] = []
+
+    def teacher_reply(messages: list[Any]) -> str:
+        asked.append(messages)
+        return next(replies, "still not JSON")  # a malformed reply is asked to repair
+
+    teacher = ScriptedChatModel(role="teacher", reply=teacher_reply)
+    config = make_config(tmp_path)
+    result = await tips_baseline(
+        config, 3, tmp_path / "tips", student=student_model(), teacher=teacher
+    )
+    # No mistake is shown: the teacher sees the task and the prompt only.
+    assert all("No mistakes are shown" in str(m[1]["content"]) for m in asked)
+    by_rules = {tuple(s.rules): s for s in result.sets}
+    helpful, useless = by_rules[(HELPFUL,)], by_rules[(USELESS,)]
+    assert helpful.correct > useless.correct and helpful.examples == 16
+    assert [s.failure.startswith("malformed") for s in result.sets].count(True) == 1
+    assert result.best == helpful
+    prompt = load_optimized_prompt(result.prompt_file)
+    assert prompt.rules == (HELPFUL,) or HELPFUL in prompt.system
+    saved = [json.loads(line) for line in (tmp_path / "tips" / "tips.jsonl").open()]
+    assert len(saved) == 3
+    assert (tmp_path / "tips" / "results").is_dir()
