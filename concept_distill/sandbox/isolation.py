@@ -66,6 +66,8 @@ class LaunchPlan(BaseModel):
     bwrap_problem: str
     setpriv: str | None
     as_root: bool
+    nice: list[str] = []
+    """`nice -n N` when the limits ask for a niceness (every process of the sandbox inherits it)."""
 
     def uid_layer(self) -> Layer:
         """A dedicated uid as root, or the caller's own non-root uid."""
@@ -88,12 +90,14 @@ def plan_launch(limits: SandboxLimits) -> LaunchPlan:
     python = limits.python or ("/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "")
     python = python or sys.executable
     bwrap = shutil.which("bwrap")
+    nice = shutil.which("nice")
     return LaunchPlan(
         python=os.path.realpath(python),
         bwrap=bwrap,
         bwrap_problem="" if bwrap else "bwrap not found (install the bubblewrap package)",
         setpriv=shutil.which("setpriv"),
         as_root=os.geteuid() == 0,
+        nice=[nice, "-n", str(limits.niceness)] if nice and limits.niceness else [],
     )
 
 
@@ -106,7 +110,7 @@ def server_command(
     plan: LaunchPlan, stage: Path, script: str, fd: int, uid: int, tmp_bytes: int
 ) -> list[str]:
     """The command that starts one fork-server, as strongly isolated as the plan allows."""
-    command: list[str] = []
+    command: list[str] = list(plan.nice)
     if plan.as_root and plan.setpriv:
         command += [
             plan.setpriv,

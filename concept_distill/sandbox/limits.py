@@ -32,6 +32,15 @@ class SandboxLimits(BaseModel):
     uid_base: int = Field(
         60000, ge=1000, le=65000, description="First of the dedicated uids (one per slot and role)."
     )
+    niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description=(
+            "CPU niceness of the sandbox's processes: a local model server generating beside "
+            "them keeps the cores (its threads wait for each other, so one busy core stalls all)."
+        ),
+    )
     allow_weak_isolation: bool = Field(
         False, description="Run even when an isolation layer is missing (the report says which)."
     )

@@ -55,3 +55,21 @@ async def test_tests_that_never_finish_are_a_timeout_and_the_slot_still_works() 
         after = await sandbox.run(ADD, "assert add(1, 2) == 3\n")
     assert stuck.status == "timeout"
     assert after.status == "passed"
+
+
+@pytest.mark.anyio
+async def test_programs_run_at_the_niceness_asked_for(uid_base: int) -> None:
+    """A model server generating beside the sandbox keeps the CPU: programs run niced."""
+    import os
+
+    ours = os.nice(0)
+    if ours > 9:
+        pytest.skip(f"the tests run at niceness {ours}: 10 more cannot be told from 0 more")
+    probe = "import os\n\ndef level():\n    return os.nice(0)\n"
+    results = {}
+    for niceness in (10, 0):
+        limits = SandboxLimits(jobs=1, uid_base=uid_base, niceness=niceness)
+        async with Sandbox(limits) as sandbox:
+            verdict = await sandbox.run(probe, f"assert level() == {min(19, ours + niceness)}\n")
+        results[niceness] = verdict.status
+    assert results == {10: "passed", 0: "passed"}
