@@ -46,19 +46,19 @@ import anyio
 import httpx
 
 from concept_distill.agents.student_prompt import StudentPrompt
-from concept_distill.config import LocalServerConfig
+from concept_distill.config import LocalServerConfig, load_config
 from concept_distill.local import LlamaServer, fetch
 from concept_distill.local.roles import server_arguments
 from concept_distill.loop.stats import paired_comparison
 from concept_distill.records import Example
-from concept_distill.tasks import build_task
+from concept_distill.tasks import build_task, make_splits
 from concept_distill.tasks.base import Task
 
 STUDENT = "qwen2.5-coder-0.5b"
 TEACHER = "qwen2.5-coder-1.5b"
 BASE_PROMPT = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-SLICE_START = 1000
-"""Problems come from here on in gsm8k-test.jsonl: outside the demo's splits' usual draws."""
+STUDY_CONFIG = Path(__file__).parent.parent / "configs" / "study" / "gsm8k-qwen0.5b.yaml"
+"""Problems are GSM8K items that neither this study config's splits nor its reserve hold."""
 
 LEGACY: dict[str, Any] = {"parallel": 4, "threads": None, "extra_args": ()}
 """The server before this benchmark: 4 slots, llama.cpp's defaults for everything else."""
@@ -100,8 +100,17 @@ class Measurement:
 
 
 def problems(task: Task, count: int) -> list[Example]:
+    """The first `count` GSM8K items no split of the study uses and its reserve does not hold."""
+    config = load_config(STUDY_CONFIG)
     examples = task.load()
-    return examples[SLICE_START : SLICE_START + count]
+    used = {
+        example.id for split in make_splits(examples, config.splits).values() for example in split
+    }
+    reserved = config.splits.exclude.last
+    free = [example for example in examples[: len(examples) - reserved] if example.id not in used]
+    if len(free) < count:
+        raise SystemExit(f"only {len(free)} free GSM8K items")
+    return free[:count]
 
 
 def server_for(name: str) -> LlamaServer:
