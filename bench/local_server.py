@@ -16,6 +16,8 @@ Settings (`--settings` picks some):
   cache-reuse  --cache-reuse 64: reuse a shared prompt prefix across slots by KV shifting
   poll-0       --poll 0: worker threads sleep instead of spinning while waiting for work
   fa-on        flash attention on; kv-q8: flash attention with a q8_0 KV cache
+  ngram        speculative decoding drafted from n-grams of the context (no draft model:
+               Qwen2.5-Coder-0.5B is the smallest of its family); ngram-map: the n-gram map kind
   tuned        what the library now starts by default (`LocalServerConfig()`)
 Loads (`--loads`): idle, sandbox (the verifier running HumanEval's canonical solutions in a
 loop beside the server, at its default niceness 10), sandbox-unniced (the same at niceness 0, as
@@ -74,6 +76,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "poll-0": {**LEGACY, "extra_args": ("--poll", "0")},
     "fa-on": {**LEGACY, "extra_args": ("-fa", "on")},
     "kv-q8": {**LEGACY, "extra_args": ("-fa", "on", "-ctk", "q8_0", "-ctv", "q8_0")},
+    "ngram": {**LEGACY, "extra_args": ("--spec-type", "ngram-simple")},
+    "ngram-map": {**LEGACY, "extra_args": ("--spec-type", "ngram-map-k")},
     "tuned": {"models": [STUDENT, TEACHER], "config": LocalServerConfig()},
 }
 

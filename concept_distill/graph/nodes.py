@@ -14,7 +14,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from concept_distill.agents.rule_filters import task_vocabulary
 from concept_distill.agents.solvable import scorer_judge, solved_mistakes, verifier_judge
 from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.config import config_as_yaml
@@ -236,9 +235,7 @@ class DistillNodes:
         rules = proposed_rules(
             induction, batch, iteration=iteration, batch_index=index,
             existing=payload["existing"],
-            vocabulary=task_vocabulary(
-                [e.question for split in ("train", "validation") for e in resources.splits[split]]
-            ),
+            vocabulary=resources.task_vocabulary(),
         )  # fmt: skip
         for rule in rules:
             resources.emit(

@@ -130,6 +130,7 @@ class RunResources:
         self._limiter = anyio.CapacityLimiter(config.concurrency)
         self.task: Task = _build_task(config)
         self.splits: dict[SplitName, list[Example]] = {}
+        self._vocabulary: frozenset[str] | None = None
         self.run_dir: RunDirectory | None = None
         self.ledger = CallLedger(None)
         self._student: Student | None = None
@@ -328,6 +329,15 @@ class RunResources:
         if self._teacher is None:
             raise ConfigError("models.teacher: a distillation needs a teacher model")
         return self._teacher
+
+    def task_vocabulary(self) -> frozenset[str]:
+        """The task's own words (train and validation questions), for the leak filter; once."""
+        if self._vocabulary is None:
+            from concept_distill.agents.rule_filters import task_vocabulary
+
+            questions = [e.question for name in ("train", "validation") for e in self.splits[name]]
+            self._vocabulary = task_vocabulary(questions)
+        return self._vocabulary
 
     def examples(self) -> dict[str, Example]:
         """Every example of the splits, by id."""
