@@ -18,7 +18,8 @@ Settings (`--settings` picks some):
   fa-on        flash attention on; kv-q8: flash attention with a q8_0 KV cache
   ngram        speculative decoding drafted from n-grams of the context (no draft model:
                Qwen2.5-Coder-0.5B is the smallest of its family); ngram-map: the n-gram map kind
-  tuned        what the library now starts by default (`LocalServerConfig()`)
+  tuned        what the library now starts by default (`LocalServerConfig()`): one server per
+               model, the teacher's idle beside the student's
 Loads (`--loads`): idle, sandbox (the verifier running HumanEval's canonical solutions in a
 loop beside the server, at its default niceness 10), sandbox-unniced (the same at niceness 0, as
 before this benchmark), server (a second llama-server generating SmolLM2 text beside it).
@@ -78,7 +79,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "kv-q8": {**LEGACY, "extra_args": ("-fa", "on", "-ctk", "q8_0", "-ctv", "q8_0")},
     "ngram": {**LEGACY, "extra_args": ("--spec-type", "ngram-simple")},
     "ngram-map": {**LEGACY, "extra_args": ("--spec-type", "ngram-map-k")},
-    "tuned": {"models": [STUDENT, TEACHER], "config": LocalServerConfig()},
+    "tuned": {"config": LocalServerConfig()},
 }
 
 
@@ -117,19 +118,24 @@ def problems(task: Task, count: int) -> list[Example]:
     return free[:count]
 
 
-def server_for(name: str) -> LlamaServer:
+@asynccontextmanager
+async def serving(name: str) -> AsyncIterator[LlamaServer]:
+    """The student's server for a setting (`tuned`: as the library starts local roles now)."""
     spec = SETTINGS[name]
-    models = spec.get("models", [STUDENT])
     if "config" in spec:
-        config: LocalServerConfig = spec["config"]
-        return LlamaServer(models, **server_arguments(config))
-    return LlamaServer(
-        models,
+        # One server per model, the teacher's loaded and idle beside the student's.
+        arguments = server_arguments(spec["config"])
+        async with LlamaServer(TEACHER, **arguments), LlamaServer(STUDENT, **arguments) as server:
+            yield server
+        return
+    async with LlamaServer(
+        spec.get("models", [STUDENT]),
         parallel=spec["parallel"],
         ctx_per_slot=4096,
         threads=spec["threads"],
         extra_args=spec["extra_args"],
-    )
+    ) as server:
+        yield server
 
 
 async def answer_all(
@@ -240,7 +246,7 @@ async def measure(
     name: str, load: str, task: Task, examples: list[Example], max_tokens: int
 ) -> Measurement:
     started = time.perf_counter()
-    async with server_for(name) as server:
+    async with serving(name) as server:
         ready = time.perf_counter() - started
         async with background(load):
             tokens, cut, correct, seconds = await answer_all(server, task, examples, max_tokens)
@@ -275,17 +281,19 @@ def main() -> None:
     parser.add_argument("--loads", nargs="*", default=["idle"])
     parser.add_argument("--busy-settings", nargs="*", default=["today", "tuned"])
     parser.add_argument("--accuracy", type=int, default=0, help="problems for the McNemar check")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds over the settings")
     args = parser.parse_args()
     fetch([STUDENT, TEACHER, "smollm2-135m"])
     task = build_task("gsm8k")
     examples = problems(task, args.problems)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     rows: list[Measurement] = []
-    for load in args.loads:
-        names = args.settings if load == "idle" else args.busy_settings
-        for name in names:
-            rows.append(anyio.run(measure, name, load, task, examples, args.max_tokens))
-            table(rows)
+    for _ in range(args.repeat):
+        for load in args.loads:
+            names = args.settings if load == "idle" else args.busy_settings
+            for name in names:
+                rows.append(anyio.run(measure, name, load, task, examples, args.max_tokens))
+                table(rows)
     if args.accuracy:
         slice_ = problems(task, args.accuracy)
         runs = [

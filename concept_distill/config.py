@@ -85,6 +85,19 @@ class LocalServerConfig(_Strict):
     parallel: int = Field(4, ge=1, description="Server slots (concurrent requests).")
     ctx_per_slot: int = Field(4096, ge=512, description="Context tokens per slot.")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+    poll: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description=(
+            "llama.cpp's --poll: how long idle worker threads spin waiting for work before they "
+            "sleep. 0 (sleep at once) costs nothing measurable here and keeps an idle server "
+            "(the teacher's, while the student answers) off the cores; llama.cpp's default is 50."
+        ),
+    )
+    extra_args: tuple[str, ...] = Field(
+        (), description="More llama-server arguments, appended last (e.g. [--flash-attn, on])."
+    )
     cache_dir: Path | None = Field(None, description="Model and binary cache; default: XDG.")
 
 

@@ -24,6 +24,7 @@ def server_arguments(server: LocalServerConfig) -> dict[str, Any]:
         "parallel": server.parallel,
         "ctx_per_slot": server.ctx_per_slot,
         "threads": server.threads,
+        "extra_args": ("--poll", str(server.poll), *server.extra_args),
     }
 
 
