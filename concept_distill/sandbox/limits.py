@@ -37,8 +37,9 @@ class SandboxLimits(BaseModel):
         ge=0,
         le=19,
         description=(
-            "CPU niceness of the sandbox's processes: a local model server generating beside "
-            "them keeps the cores (its threads wait for each other, so one busy core stalls all)."
+            "CPU niceness of the sandbox's processes, so a model server beside them is served "
+            "first. Measured: no help against a sandbox busy on every core (llama.cpp's threads "
+            "wait for each other, so any time slice the sandbox gets stalls them all)."
         ),
     )
     allow_weak_isolation: bool = Field(
