@@ -31,6 +31,10 @@ def eval_command(
         list[str] | None, typer.Option("--set", help="Override a config key: key.sub=value.")
     ] = None,
     run_dir: Annotated[Path | None, typer.Option(help="Write results here.")] = None,
+    leave_out: Annotated[
+        list[str] | None,
+        typer.Option(help="With --prompt: leave out this rule (by id) of the run's prompt."),
+    ] = None,
     shots: Annotated[
         int,
         typer.Option(
@@ -44,7 +48,7 @@ def eval_command(
 
     from concept_distill.cli.common import load_cli_config
     from concept_distill.errors import ConfigError
-    from concept_distill.report.prompt import load_optimized_prompt
+    from concept_distill.report.prompt import load_optimized_prompt, without_rules
     from concept_distill.tasks.splits import SPLITS
 
     config = load_cli_config(config_path, set_)
@@ -52,7 +56,12 @@ def eval_command(
         raise ConfigError(f"--split must be one of {', '.join(SPLITS)}")
     if split == "dev" and not config.splits.dev:
         raise ConfigError("--split dev: the config has no dev split (splits.dev is 0)")
-    text = load_optimized_prompt(prompt) if prompt else config.prompt.base
+    if leave_out and not prompt:
+        raise ConfigError("--leave-out needs --prompt (a run's optimized_prompt.json)")
+    if leave_out and prompt:
+        text: StudentPrompt | str = without_rules(prompt, leave_out)
+    else:
+        text = load_optimized_prompt(prompt) if prompt else config.prompt.base
     summary = anyio.run(_evaluate, config, split, text, run_dir, shots)
     # soft_wrap: a long line (a results path) stays whole instead of breaking at the width.
     console = Console(soft_wrap=True)

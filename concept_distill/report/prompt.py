@@ -89,3 +89,30 @@ def _all_candidates(path: Path) -> StudentPrompt:
         return StudentPrompt(base=base, rules=tuple(texts), placement=placement)
     except ValueError as error:
         raise ConfigError(f"{document}: unknown placement {placement!r}") from error
+
+
+def without_rules(path: Path | str, leave_out: list[str]) -> StudentPrompt:
+    """The optimized prompt of `path` (a run directory or its JSON file) minus some rules by id.
+
+    For the study's ablation: each accepted rule left out on test. The rules are rebuilt from
+    `base_prompt` and `rules`, so the prompt is exactly the run's with those rules removed.
+
+    Raises:
+        ConfigError: not a format @2 file, or an id that is not one of its rules.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / PROMPT_JSON
+    load_optimized_prompt(path)  # the same checks and one-line errors
+    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        rules = [(str(rule["id"]), str(rule["text"])) for rule in data["rules"]]
+        base, placement = str(data["base_prompt"]), data.get("placement", "system")
+    except (KeyError, TypeError) as error:
+        raise ConfigError(f"{path}: --leave-out needs base_prompt and rules (format @2)") from error
+    unknown = sorted(set(leave_out) - {rule_id for rule_id, _ in rules})
+    if unknown:
+        known = ", ".join(rule_id for rule_id, _ in rules) or "none"
+        raise ConfigError(f"--leave-out {unknown[0]}: not a rule of {path} (its rules: {known})")
+    kept = tuple(text for rule_id, text in rules if rule_id not in leave_out)
+    return StudentPrompt(base=base, rules=kept, placement=placement)

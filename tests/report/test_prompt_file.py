@@ -88,3 +88,22 @@ def test_a_runs_rules_file_gives_every_candidate_unvalidated_in_proposal_order(
     (tmp_path / "optimized_prompt.json").unlink()
     with pytest.raises(ConfigError, match=r"needs the run's optimized_prompt\.json"):
         load_optimized_prompt(tmp_path / "rules.jsonl")
+
+
+def test_leaving_out_a_rule_gives_the_runs_prompt_without_it(tmp_path: Path) -> None:
+    from concept_distill.report.prompt import without_rules
+
+    document = {
+        "format": "concept-distill/optimized-prompt@2",
+        "prompt": "Base.\n\nFollow these rules:\n- One.\n- Two.",
+        "base_prompt": "Base.",
+        "placement": "system",
+        "rules": [{"id": "r1-0-1", "text": "One."}, {"id": "r2-0-1", "text": "Two."}],
+    }
+    path = tmp_path / "optimized_prompt.json"
+    path.write_text(json.dumps(document))
+    assert load_optimized_prompt(path).system == document["prompt"]
+    assert without_rules(tmp_path, ["r1-0-1"]).system == "Base.\n\nFollow these rules:\n- Two."
+    assert without_rules(path, ["r1-0-1", "r2-0-1"]).system == "Base."
+    with pytest.raises(ConfigError, match=r"--leave-out r9: not a rule of .* r1-0-1, r2-0-1"):
+        without_rules(path, ["r9"])
