@@ -59,7 +59,10 @@ def test_describe_says_where_user_placed_rules_go() -> None:
 
 
 def test_worked_examples_come_between_the_system_prompt_and_the_problem() -> None:
-    shots = (Shot(question="1+1?", answer="2.\nThe answer is 2."), Shot(question="2+2?", answer="4"))
+    shots = (
+        Shot(question="1+1?", answer="2.\nThe answer is 2."),
+        Shot(question="2+2?", answer="4"),
+    )
     prompt = StudentPrompt(base="Be brief.", rules=("Add.",), placement="user_after", shots=shots)
     assert prompt.messages("3+3?") == [
         {"role": "system", "content": "Be brief."},
