@@ -140,17 +140,7 @@ class ChatTeacher:
             raise ValueError("samples must be at least 1")
         messages = self.messages(prompt, mistakes)
         size = sum(len(message["content"]) for message in messages)
-        results: list[TeacherReply | str] = [""] * samples
-
-        async def ask(index: int) -> None:
-            results[index] = await self._ask(messages, index, config)
-
-        try:
-            async with anyio.create_task_group() as group:
-                for index in range(samples):
-                    group.start_soon(ask, index)
-        except BaseExceptionGroup as group_error:
-            raise single_error(group_error) from None
+        results = await self._ask_samples(messages, samples, config)
         replies = [result for result in results if isinstance(result, TeacherReply)]
         failures = [result for result in results if isinstance(result, str)]
         failure = "; ".join(failures)
@@ -198,16 +188,23 @@ class ChatTeacher:
 
         The sets are kept apart, unlike `induce`'s merged samples: each is one candidate prompt.
         """
-        messages = self.tips_messages(prompt)
-        results: list[list[str] | str] = [""] * samples
-
-        async def ask(index: int) -> None:
-            reply = await self._ask(messages, index, config)
+        results: list[list[str] | str] = []
+        for reply in await self._ask_samples(self.tips_messages(prompt), samples, config):
             if isinstance(reply, str):
-                results[index] = reply
+                results.append(reply)
             else:
                 texts = [rule.student_text() for rule in reply.rules]
-                results[index] = [texts[kept] for kept in distinct_rules(texts)]
+                results.append([texts[kept] for kept in distinct_rules(texts)])
+        return results
+
+    async def _ask_samples(
+        self, messages: list[dict[str, str]], samples: int, config: RunnableConfig | None
+    ) -> list[TeacherReply | str]:
+        """`samples` concurrent samples (indices 0..samples-1), in sample order."""
+        results: list[TeacherReply | str] = [""] * samples
+
+        async def ask(index: int) -> None:
+            results[index] = await self._ask(messages, index, config)
 
         try:
             async with anyio.create_task_group() as group:
