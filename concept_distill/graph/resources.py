@@ -51,7 +51,7 @@ from concept_distill.models import ChatRole, ModelConfig, ModelSet, RoleModel
 from concept_distill.models.cache import ReplyCache
 from concept_distill.models.ledger import LEDGER_FILE, Budget, CallLedger, LedgeredRole, RunTotals
 from concept_distill.records import Example, ExampleResult
-from concept_distill.report.run_dir import RunDirectory
+from concept_distill.report.run_dir import RunDirectory, jsonl_text
 from concept_distill.tasks import Task, build_task, make_splits
 from concept_distill.tasks.splits import SplitName
 
@@ -381,7 +381,10 @@ class RunResources:
             limiter=self._limiter,
             limits=self.config.failures,
         )
-        await self.directory.write_jsonl(f"results/{label}.jsonl", evaluation.results)
+        name, text = f"results/{label}.jsonl", jsonl_text(evaluation.results)
+        await self.directory.write_text(name, text)
+        if self.storage is not None:  # another worker may finish the run: it writes it again
+            await self.storage.save_output(self.run_id, name, text)
         logging.getLogger("concept_distill.run").info(
             "evaluation %s: %d examples, accuracy %.3f, %d unjudged, %.0f%% cut at max_tokens, "
             "%.0f reply tokens on average",

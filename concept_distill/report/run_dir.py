@@ -87,5 +87,9 @@ class RunDirectory:
 
     async def write_jsonl(self, name: str, rows: Iterable[Any]) -> Path:
         """Write JSON lines, one record per line."""
-        lines = "".join(json.dumps(_plain(row), ensure_ascii=False) + "\n" for row in rows)
-        return await self.write_text(name, lines)
+        return await self.write_text(name, jsonl_text(rows))
+
+
+def jsonl_text(rows: Iterable[Any]) -> str:
+    """JSON lines, one record per line, as `RunDirectory.write_jsonl` writes them."""
+    return "".join(json.dumps(_plain(row), ensure_ascii=False) + "\n" for row in rows)

@@ -1,9 +1,10 @@
 """One PostgreSQL database holding everything a resume needs, shared by any number of workers.
 
-`PostgresStorage` owns a connection pool for one invocation and serves from it the four things a
+`PostgresStorage` owns a connection pool for one invocation and serves from it what a
 run keeps outside its run directory when `storage.backend` is `postgres`: LangGraph's checkpoints
 (`AsyncPostgresSaver`), the response cache, the per-call ledger, and the run's entry (its config,
-so a worker that has only the run id can resume it). A run is identified by its run id, the same
+so a worker that has only the run id can resume it), plus a copy of each evaluation's per-example
+results, so the worker that finishes a run writes every results file, whoever evaluated it. A run is identified by its run id, the same
 on every host, and is worked on by one process at a time: `claim` takes a session-level advisory
 lock on the id, which the server drops when the holder's connection closes, so a worker killed
 with kill -9 never blocks the resume.
@@ -46,6 +47,12 @@ _SCHEMA = (
         record TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS concept_distill_calls_run ON concept_distill_calls (run_id, seq)",
+    """CREATE TABLE IF NOT EXISTS concept_distill_outputs (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (run_id, name)
+    )""",
     """CREATE TABLE IF NOT EXISTS concept_distill_responses (
         key TEXT PRIMARY KEY,
         model TEXT NOT NULL,
@@ -153,6 +160,7 @@ class PostgresStorage:
                 "SELECT to_regclass('concept_distill_runs') IS NOT NULL"
                 " AND to_regclass('concept_distill_calls_run') IS NOT NULL"
                 " AND to_regclass('concept_distill_responses') IS NOT NULL"
+                " AND to_regclass('concept_distill_outputs') IS NOT NULL"
                 " AND to_regclass('checkpoint_migrations') IS NOT NULL AS ready"
             )
             row = await cursor.fetchone()
@@ -178,6 +186,25 @@ class PostgresStorage:
     def ledger(self, run_id: str) -> PostgresLedgerStore:
         """The call ledger of run `run_id`."""
         return PostgresLedgerStore(self.pool, run_id)
+
+    async def save_output(self, run_id: str, name: str, body: str) -> None:
+        """Keep a file the run wrote (a `results/*.jsonl`), so any worker can write it again."""
+        async with self.pool.connection() as connection:
+            await connection.execute(
+                "INSERT INTO concept_distill_outputs (run_id, name, body) VALUES (%s, %s, %s) "
+                "ON CONFLICT (run_id, name) DO UPDATE SET body = EXCLUDED.body",
+                (run_id, name, body),
+            )
+
+    async def outputs(self, run_id: str) -> dict[str, str]:
+        """The files kept by `save_output` for run `run_id`, by name."""
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT name, body FROM concept_distill_outputs WHERE run_id = %s ORDER BY name",
+                (run_id,),
+            )
+            rows = await cursor.fetchall()
+        return {str(row["name"]): str(row["body"]) for row in rows}
 
     async def register(self, run_id: str, config_yaml: str, *, fresh: bool | None) -> None:
         """Record the run and its config; `fresh` True refuses a known id, False an unknown one.

@@ -196,6 +196,13 @@ async def test_a_run_killed_on_one_worker_is_resumed_by_another_in_an_empty_dire
     written = {p.name for p in second_dir.iterdir()}
     assert {"config.yaml", "splits.json", "report.html", "metrics.json"} <= written
     assert (second_dir / "splits.json").read_text() == (first_dir / "splits.json").read_text()
+    # The results of the evaluations the first worker finished are written here too, as they
+    # were there; with those the second finished, this directory holds the reference's set.
+    first_results = {p.name: p.read_text() for p in (first_dir / "results").iterdir()}
+    second_results = {p.name: p.read_text() for p in (second_dir / "results").iterdir()}
+    assert first_results and first_results.items() <= second_results.items()
+    reference_results = {p.name for p in (tmp_path / "reference" / "run" / "results").iterdir()}
+    assert set(second_results) == reference_results
     for path in files_under(first_dir, second_dir):
         assert PASSWORD not in path.read_text(errors="replace"), path
     assert PASSWORD not in resumed.stdout.decode() + resumed.stderr.decode()
