@@ -1,13 +1,13 @@
 """One PostgreSQL database holding everything a resume needs, shared by any number of workers.
 
-`PostgresStorage` owns a connection pool for one invocation and serves from it what a
-run keeps outside its run directory when `storage.backend` is `postgres`: LangGraph's checkpoints
-(`AsyncPostgresSaver`), the response cache, the per-call ledger, and the run's entry (its config,
-so a worker that has only the run id can resume it), plus a copy of each evaluation's per-example
-results, so the worker that finishes a run writes every results file, whoever evaluated it. A run is identified by its run id, the same
-on every host, and is worked on by one process at a time: `claim` takes a session-level advisory
-lock on the id, which the server drops when the holder's connection closes, so a worker killed
-with kill -9 never blocks the resume.
+`PostgresStorage` owns a connection pool for one invocation and serves from it what a run keeps
+outside its run directory when `storage.backend` is `postgres`: LangGraph's checkpoints
+(`AsyncPostgresSaver`), the response cache, the per-call ledger, and the run's entry (its config, so
+a worker that has only the run id can resume it), plus a copy of each evaluation's per-example
+results, so the worker that finishes a run writes every results file, whoever evaluated it. A run is
+identified by its run id, the same on every host, and is worked on by one process at a time: `claim`
+takes a session-level advisory lock on the id, which the server drops when the holder's connection
+closes, so a worker killed with kill -9 never blocks the resume.
 
 Tables are created when missing, under an advisory lock so that workers starting at once do not
 race on `CREATE TABLE`. The cache and the ledger are in `pg_cache.py` and `pg_ledger.py`;
