@@ -97,15 +97,15 @@ async def distill(
         async with resources:
             path = resources.directory.path
             log.info("run %s in %s", "resumed" if resume else "started", path)
-            if resume and not in_files and not await anyio.Path(path, "config.yaml").exists():
+            storage, config_file = resources.storage, anyio.Path(path, "config.yaml")
+            if resume and storage is not None and not await config_file.exists():
                 # Another host started it: this directory gets the config the run is using, its
                 # splits (both follow from the config) and the results of the evaluations that
                 # host finished (kept in the database); the final outputs are written here.
                 await resources.directory.write_text("config.yaml", config_as_yaml(config))
                 splits = split_assignment(resources.splits)
                 await resources.directory.write_json("splits.json", splits)
-                assert resources.storage is not None
-                for name, text in (await resources.storage.outputs(resources.run_id)).items():
+                for name, text in (await storage.outputs(resources.run_id)).items():
                     await resources.directory.write_text(name, text)
             async with resources.checkpointer() as saver:
                 graph = build_graph(config, checkpointer=saver)
