@@ -22,7 +22,12 @@ from langchain_openai import ChatOpenAI
 from concept_distill.errors import ModelError
 from concept_distill.models.accounting import Spend, SpendMeter
 from concept_distill.models.cache import CachedReply, ReplyCache, cache_key
-from concept_distill.models.chat_openai import NO_KEY, build_chat_openai, read_api_key
+from concept_distill.models.chat_openai import (
+    NO_KEY,
+    build_chat_openai,
+    close_chat_openai,
+    read_api_key,
+)
 from concept_distill.models.config import ModelConfig
 from concept_distill.models.health import RoleHealth
 from concept_distill.models.limits import EndpointLimits
@@ -82,9 +87,9 @@ class RoleModel:
             self._secrets: tuple[str, ...] = (api_key,) if api_key != NO_KEY else ()
             openai = build_chat_openai(config, api_key)
             self._llm: BaseChatModel = openai
-            self._http = openai.http_async_client
+            self._openai: ChatOpenAI | None = openai
         else:
-            self._secrets, self._llm, self._http = (), chat_model, None
+            self._secrets, self._llm, self._openai = (), chat_model, None
         self._cache = cache
         self._limits = limits or EndpointLimits(
             max_concurrency=config.max_concurrency,
@@ -105,8 +110,8 @@ class RoleModel:
 
     async def aclose(self) -> None:
         """Close this role's HTTP connections."""
-        if self._http is not None:
-            await self._http.aclose()
+        if self._openai is not None:
+            await close_chat_openai(self._openai)
 
     def __repr__(self) -> str:
         model, endpoint = self.config.model, self.endpoint

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import aiohttp
 import anyio
 import openai
 
@@ -127,9 +126,6 @@ def classify(error: Exception, *, timeout_s: float) -> AttemptFailure | None:
         error: what the attempt raised.
         timeout_s: the per-attempt limit, named in the cause of a timeout.
     """
-    refused = _connection_cause(error)
-    if refused is not None:
-        return AttemptFailure(f"connection failed ({refused})", retryable=True, endpoint_fault=True)
     if isinstance(error, openai.APITimeoutError | TimeoutError):
         return AttemptFailure(
             f"timed out after {timeout_s:g}s", retryable=True, endpoint_fault=True
@@ -158,20 +154,6 @@ def classify(error: Exception, *, timeout_s: float) -> AttemptFailure | None:
         return AttemptFailure(
             f"unusable reply ({type(error).__name__}: {_short(str(error))})", retryable=True
         )
-    return None
-
-
-def _connection_cause(error: BaseException) -> str | None:
-    """The connection failure behind `error`, when its causes hold one that is not a timeout.
-
-    The SDK's aiohttp transport reports a refused or dropped connection as a connect time-out;
-    the aiohttp error it chains says what happened.
-    """
-    cause = error.__cause__
-    while cause is not None:
-        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
-            return _short(str(cause) or type(cause).__name__)
-        cause = cause.__cause__
     return None
 
 
