@@ -104,10 +104,12 @@ def _senders(
 
     async def check_plain() -> None:
         assert plain.spend().cached_calls == 0 and plain.spend().failed_calls == 0
+        await plain.aclose()
 
     async def check_cached() -> None:
         # Every call must have been a real (missed) request, or the comparison is unfair.
         assert cached.spend().cached_calls == 0 and cached.spend().calls > 0
+        await cached.aclose()
         await cache.aclose()
 
     return {
