@@ -35,6 +35,11 @@ class ProgressEvent(_Event):
     label: str = Field(description="The evaluation, e.g. initial-train, validate-r1-0-1-0.")
     done: int
     total: int
+    cached: bool = Field(
+        False,
+        description="The reply came from the response cache and took no model time; paces and "
+        "time-left estimates count only the other replies.",
+    )
 
 
 class RuleProposedEvent(_Event):

@@ -147,7 +147,8 @@ def _progress(label: str, total: int) -> Iterator[Callable[[ExampleResult], None
         def line(result: ExampleResult) -> None:
             nonlocal done
             done += 1
-            lines(ProgressEvent(label=f"eval {label}", done=done, total=total))
+            cached = result.attempt.cached
+            lines(ProgressEvent(label=f"eval {label}", done=done, total=total, cached=cached))
 
         yield line
         return

@@ -43,14 +43,22 @@ class Pace:
     """Examples already done when the clock started (the first event, or a resumed run's)."""
     done: int = 0
     updated: float = field(default=0.0)
+    cached: int = 0
+    """Replies since the clock started that came from the response cache (no model time)."""
 
-    def update(self, done: int, now: float) -> None:
-        """Record that `done` of `total` examples are finished at time `now`."""
+    def update(self, done: int, now: float, *, cached: bool = False) -> None:
+        """Record that `done` of `total` examples are finished at time `now`.
+
+        `cached`: the reply that finished came from the response cache; it is left out of the
+        pace, which would otherwise promise a resumed run's cached pass speed for what is left.
+        """
         self.done, self.updated = done, now
+        self.cached += cached
 
     def per_minute(self) -> float | None:
-        """Replies per minute so far; None before the first reply or the first second."""
-        elapsed, replies = self.updated - self.started, self.done - self.done_at_start
+        """Paid replies per minute so far; None before the first one or the first second."""
+        elapsed = self.updated - self.started
+        replies = self.done - self.done_at_start - self.cached
         if replies <= 0 or elapsed <= 0:
             return None
         return 60.0 * replies / elapsed
@@ -76,20 +84,23 @@ class RunPace:
     """The whole run: replies so far against `--dry-run`'s bound, so the time left is at most.
 
     A resumed run counts only this process's replies against the whole bound, so the estimate
-    stays an upper bound.
+    stays an upper bound. The pace is that of paid replies (cached ones take no model time),
+    and every reply still to come is assumed paid.
     """
 
     started: float
     calls_at_most: int | None = None
     replies: int = 0
+    paid: int = 0
+    """Replies that were not cache hits."""
     updated: float = 0.0
 
     def eta_at_most(self) -> float | None:
-        """Seconds left at most at the pace so far; None while unknown."""
+        """Seconds left at most at the paid pace so far; None while unknown."""
         elapsed = self.updated - self.started
-        if self.calls_at_most is None or self.replies <= 0 or elapsed <= 0:
+        if self.calls_at_most is None or self.paid <= 0 or elapsed <= 0:
             return None
-        return elapsed * max(0, self.calls_at_most - self.replies) / self.replies
+        return elapsed * max(0, self.calls_at_most - self.replies) / self.paid
 
     def describe(self) -> str:
         """`run: R of at most N student replies, at most T left` (T once known)."""
@@ -134,10 +145,12 @@ class _Progress:
                 # A new evaluation: its clock starts now, counting only replies from here on.
                 pace = Pace(label=label, total=total, started=now, done_at_start=done, updated=now)
                 self._paces[label] = pace
+            cached = bool(event.get("cached"))
             self.run.replies += 1  # one event per reply
+            self.run.paid += not cached
             self.run.updated = now
             pace.total = total
-            pace.update(done, now)
+            pace.update(done, now, cached=cached)
             self.pace = pace
         elif kind == "rule_proposed":
             self.proposed += 1

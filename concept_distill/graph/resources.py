@@ -367,7 +367,8 @@ class RunResources:
         def progress(result: ExampleResult) -> None:
             nonlocal done
             done += 1
-            writer(ProgressEvent(label=label, done=done, total=total).model_dump(mode="json"))
+            event = ProgressEvent(label=label, done=done, total=total, cached=result.attempt.cached)
+            writer(event.model_dump(mode="json"))
 
         evaluation = await evaluate(
             prompt,

@@ -116,3 +116,27 @@ def test_whole_run_time_left_is_at_most_the_bound_at_the_pace_so_far() -> None:
 
     Console(file=text, width=120).print(view.render())
     assert "at most 9m00s left" in text.getvalue()
+
+
+def test_cached_replies_take_no_part_in_the_pace() -> None:
+    """A resumed run's cached pass is instant; the time left comes from paid replies only."""
+    clock, out = Clock(), io.StringIO()
+    progress = PlainProgress(out, interval_s=0.0, clock=clock)
+    progress(PhaseEvent(phase="prepare", student_calls_at_most=100))
+    for done in range(1, 41):  # 40 cache hits within one second
+        clock.now += 0.025
+        progress(ProgressEvent(label="initial-train", done=done, total=40, cached=True))
+    # A cached-only evaluation has no pace to report, and the run no estimate yet.
+    assert out.getvalue().splitlines()[-1] == (
+        "progress: initial-train: 40/40; run: 40 of at most 100 student replies"
+    )
+    for done in range(1, 11):  # then 10 paid replies, one every 6 s
+        clock.now += 6.0
+        progress(ProgressEvent(label="initial-validation", done=done, total=60))
+    # Validation: replies 2..10 in the 54 s since its first: 10 per minute, 50 left take 5 min.
+    # Run: 10 paid replies in the 61 s since the start; the 50 of the bound left, all assumed
+    # paid, take at most 50 x 6.1 s = 5m05s.
+    assert out.getvalue().splitlines()[-1] == (
+        "progress: initial-validation: 10/60, 10.0 replies/min, ETA 5m00s; "
+        "run: 50 of at most 100 student replies, at most 5m05s left"
+    )
