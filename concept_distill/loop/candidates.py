@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from concept_distill.agents.rule_filters import batch_text, check_rule, distinct_rules
 from concept_distill.agents.teacher import Induction
-from concept_distill.loop.evaluation import SHORTENING_RATIO, length_ratio
+from concept_distill.loop.evaluation import length_note, length_ratio
 from concept_distill.loop.rounds import CandidateEvidence, Prompt
 from concept_distill.loop.stats import binomial_tail
 from concept_distill.records import Example, ExampleResult, Rule
@@ -80,9 +80,10 @@ def decide_rules(
 ) -> list[Rule]:
     """Each raced candidate with its evidence and status (accepted in order, else rejected).
 
-    A candidate whose replies are much shorter than the incumbent's is flagged in its evidence
-    (`reply_length_ratio`, and the reason says so): small students stop reasoning when told to
-    be brief. `position` is where this round's first accepted rule goes in the prompt.
+    A candidate whose replies are much shorter or longer than the incumbent's is flagged in its
+    evidence (`reply_length_ratio`, and the reason says so): small students stop reasoning when
+    told to be brief, and ramble into the token cap when a rule invites more work.
+    `position` is where this round's first accepted rule goes in the prompt.
     """
     decided = []
     for rule_id, record in final.items():
@@ -92,8 +93,9 @@ def decide_rules(
             lengths.get((*record.incumbent, rule_id), {}), lengths.get(record.incumbent, {})
         )
         reason = f"{record.stop}: {record.reason}"
-        if ratio is not None and ratio < SHORTENING_RATIO:
-            reason += f"; replies shrank to {ratio:.0%} of the incumbent's length"
+        note = length_note(ratio)
+        if note is not None:
+            reason += f"; {note}"
         decided.append(
             ledger[rule_id].model_copy(
                 update={

@@ -199,6 +199,23 @@ student told to be brief stops reasoning (measured: one rule shrank Qwen-0.5B's 
 from 233 to 53 tokens and its accuracy from 11/58 to 3/58)."""
 
 
+LENGTHENING_RATIO = 1.2
+"""A rule whose replies are longer than this multiple of the incumbent's is flagged too: near the
+question, rules made Qwen-0.5B's GSM8K replies 1.22 times longer and the share cut at 512 tokens
+rose from 4% to 23% (docs/study.md, the oracle check)."""
+
+
+def length_note(ratio: float | None) -> str | None:
+    """What the rule ledger says of a reply-length ratio far from 1, if anything."""
+    if ratio is None:
+        return None
+    if ratio < SHORTENING_RATIO:
+        return f"replies shrank to {ratio:.0%} of the incumbent's length"
+    if ratio > LENGTHENING_RATIO:
+        return f"replies grew to {ratio:.0%} of the incumbent's length (more are cut at max_tokens)"
+    return None
+
+
 def length_ratio(candidate: dict[str, int], incumbent: dict[str, int]) -> float | None:
     """Mean reply length under the candidate over the incumbent's, on the examples both have."""
     shared = [example_id for example_id in candidate if example_id in incumbent]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concept_distill.loop.evaluation import Evaluation, length_ratio, reply_tokens
+from concept_distill.loop.evaluation import Evaluation, length_note, length_ratio, reply_tokens
 from concept_distill.records import Attempt, ExampleResult, Judgement
 
 
@@ -35,3 +35,13 @@ def test_length_ratio_on_shared_examples_only() -> None:
     assert length_ratio(candidate, incumbent) == 0.25
     assert length_ratio({}, incumbent) is None
     assert length_ratio({"a": 3}, {"a": 0}) is None
+
+
+def test_length_notes_flag_shrinking_and_growing_replies_only() -> None:
+    assert length_note(None) is None
+    assert length_note(1.0) is None
+    assert length_note(0.6) is None and length_note(1.2) is None  # the bounds themselves pass
+    assert length_note(0.25) == "replies shrank to 25% of the incumbent's length"
+    assert length_note(1.5) == (
+        "replies grew to 150% of the incumbent's length (more are cut at max_tokens)"
+    )
