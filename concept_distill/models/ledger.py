@@ -57,6 +57,9 @@ class CallRecord(BaseModel):
     usage_known: bool = True
     retries: int = 0
     cost_usd: float | None = None
+    seconds: float = Field(
+        0.0, description="How long the call took, retries included (0 in older ledgers)."
+    )
 
 
 class RunTotals(BaseModel):
@@ -103,20 +106,31 @@ class _TotalsFold:
         self.elapsed = 0.0
         self.session_start: float | None = None
         self.last: float | None = None
+        self.spans: dict[str, tuple[float, float]] = {}
+        """Each role's first call start and last call end in the current session."""
+        self.banked_wall: dict[str, float] = {}
+        """Each role's wall time in the sessions before the current one."""
 
     def add(self, record: CallRecord) -> None:
         if record.kind == "session":
             if self.session_start is not None and self.last is not None:
                 self.elapsed += max(0.0, self.last - self.session_start)
+            for role, (start, end) in self.spans.items():
+                self.banked_wall[role] = self.banked_wall.get(role, 0.0) + end - start
+            self.spans.clear()
             self.session_start = self.last = record.at
             return
         self.last = record.at
+        start = record.at - record.seconds
+        first, last = self.spans.get(record.role, (start, record.at))
+        self.spans[record.role] = (min(first, start), max(last, record.at))
         counts = self.roles.setdefault(record.role, {})
         self.models.setdefault(record.role, record.model)
         if record.kind == "failed":
             counts["failed_calls"] = counts.get("failed_calls", 0) + 1
             return
         counts["retries"] = counts.get("retries", 0) + record.retries
+        counts["call_seconds"] = counts.get("call_seconds", 0.0) + record.seconds
         if not record.usage_known:
             counts["calls_without_usage"] = counts.get("calls_without_usage", 0) + 1
         prefix = "cached_" if record.cached else ""
@@ -140,12 +154,22 @@ class _TotalsFold:
             role: Spend(
                 role=role,
                 model=self.models.get(role, ""),
-                **{key: int(value) for key, value in counts.items() if key != "cost_usd"},
+                **{key: int(value) for key, value in counts.items() if key not in _FLOATS},
+                call_seconds=counts.get("call_seconds", 0.0),
+                wall_seconds=self._wall(role),
                 cost_usd=counts.get("cost_usd") if role in self.priced else None,
             )
             for role, counts in self.roles.items()
         }
         return RunTotals(roles=spends, elapsed_s=elapsed)
+
+    def _wall(self, role: str) -> float:
+        """The role's wall time: first call start to last call end, summed over sessions."""
+        start, end = self.spans.get(role, (0.0, 0.0))
+        return self.banked_wall.get(role, 0.0) + end - start
+
+
+_FLOATS = {"cost_usd", "call_seconds"}
 
 
 Prices = tuple[float | None, float | None]
@@ -279,6 +303,7 @@ class CallLedger:
                 usage_known=reply.usage_known,
                 retries=reply.retries,
                 cost_usd=cost,
+                seconds=reply.seconds,
             )
         )
 

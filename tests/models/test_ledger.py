@@ -99,6 +99,24 @@ def test_elapsed_time_sums_sessions_and_leaves_out_the_gaps_between_them() -> No
     assert totals_from_records(records, now=530.0).elapsed_s == pytest.approx(40.0)
 
 
+def test_call_and_wall_seconds_per_role_sum_sessions() -> None:
+    records = [
+        CallRecord(kind="session", at=100.0),
+        reply(104.0, seconds=3.0),  # 101 -> 104
+        reply(105.0, seconds=2.0),  # 103 -> 105, overlapping the first
+        reply(106.0, role="teacher", seconds=6.0),  # 100 -> 106
+        CallRecord(kind="session", at=500.0),
+        reply(520.0, seconds=4.0),  # 516 -> 520
+        reply(521.0, seconds=0.0, cached=True),  # a cache hit ends the role's span at 521
+    ]
+    totals = totals_from_records(records)
+    student, teacher = totals.role("student"), totals.role("teacher")
+    assert student.call_seconds == pytest.approx(9.0)  # 3 + 2 + 4 + 0: overlaps add
+    assert student.wall_seconds == pytest.approx(4.0 + 5.0)  # 101 -> 105, then 516 -> 521
+    assert (teacher.call_seconds, teacher.wall_seconds) == (pytest.approx(6.0), pytest.approx(6.0))
+    assert totals_from_records([reply(10.0)]).role("student").wall_seconds == 0.0  # old ledgers
+
+
 def test_a_session_with_no_record_yet_counts_up_to_now_only() -> None:
     records = [
         CallRecord(kind="session", at=100.0),
