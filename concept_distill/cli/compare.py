@@ -16,10 +16,15 @@ def compare_command(
         list[str], typer.Argument(metavar="OTHER...", help="[NAME=]results files to compare.")
     ],
 ) -> None:
-    """Compare results files of one split: accuracy, difference, McNemar p, Holm-adjusted p."""
+    """Compare results files of one split: accuracy, difference, McNemar p, Holm-adjusted p.
+
+    Also the discordant pairs (examples only the reference got right / only the other did) and
+    the smallest difference that many pairs could detect (80% power, 5% two-sided).
+    """
     from rich.console import Console
     from rich.table import Table
 
+    from concept_distill.loop.stats import minimum_detectable_difference
     from concept_distill.report.compare import compare_results, read_outcomes
 
     ref_name, ref_path = _named(reference)
@@ -28,10 +33,15 @@ def compare_command(
     rows = compare_results(reference_outcomes, {name: read_outcomes(path) for name, path in named})
     correct = sum(correct for correct, _ in reference_outcomes.values())
     table = Table(title=f"against {ref_name}: {correct}/{len(reference_outcomes)} correct")
-    for column in ("prompt", "correct", "unjudged", f"{ref_name} minus it (95% CI)", "p", "p Holm"):
+    columns = (
+        "prompt", "correct", "unjudged", f"{ref_name} minus it (95% CI)", "p", "p Holm",
+        f"only {ref_name} / only it right", "detectable (80% power)",
+    )  # fmt: skip
+    for column in columns:
         table.add_column(column)
     for row in rows:
         c = row.comparison
+        detectable = minimum_detectable_difference(c.fixed + c.broken, c.n)
         table.add_row(
             row.name,
             f"{row.correct}/{row.examples}",
@@ -39,6 +49,8 @@ def compare_command(
             f"{100 * c.difference:+.1f} ({100 * c.ci_low:+.1f} to {100 * c.ci_high:+.1f}) pts",
             f"{c.p_two_sided:.3g}",
             f"{row.p_holm:.3g}",
+            f"{c.fixed} / {c.broken}",
+            "unknown (no discordant pair)" if detectable is None else f"{100 * detectable:.1f} pts",
         )
     Console(soft_wrap=True).print(table)
 

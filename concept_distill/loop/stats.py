@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from statistics import NormalDist
 
 from pydantic import BaseModel, ConfigDict
 
@@ -140,3 +141,30 @@ def holm_adjusted(p_values: list[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p_values[index]))
         adjusted[index] = running
     return adjusted
+
+
+def minimum_detectable_difference(
+    discordant: int, n: int, *, alpha: float = 0.05, power: float = 0.8
+) -> float | None:
+    """The smallest true paired difference McNemar's test on `n` pairs would find.
+
+    Found with probability `power` at two-sided level `alpha`, given the share of discordant
+    pairs measured (psi = discordant / n): Connor's (1987) sample-size formula,
+    n * d^2 = (z(1 - alpha/2) * sqrt(psi) + z(power) * sqrt(psi - d^2))^2, solved for d by
+    fixed-point iteration (it contracts: d^2 is small against psi). It says what a study of this
+    size could have seen, so a difference it did not find is not read as no difference. None
+    when no pair is discordant: the share, and so the answer, is unknown.
+    """
+    if n <= 0 or discordant <= 0:
+        return None
+    share = discordant / n
+    z_alpha = NormalDist().inv_cdf(1 - alpha / 2)
+    z_power = NormalDist().inv_cdf(power)
+    difference = (z_alpha + z_power) * math.sqrt(share / n)
+    for _ in range(100):
+        spread = math.sqrt(max(0.0, share - difference * difference))
+        updated = (z_alpha * math.sqrt(share) + z_power * spread) / math.sqrt(n)
+        if abs(updated - difference) < 1e-12:
+            break
+        difference = updated
+    return min(difference, share)

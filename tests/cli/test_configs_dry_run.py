@@ -10,7 +10,8 @@ import pytest
 from concept_distill.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
+CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
+"""Every shipped config, the study's under `configs/study/` included."""
 SHIPPED_TASKS = ("humaneval", "multiarith", "svamp", "gsm8k")
 
 
@@ -25,6 +26,7 @@ def alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_configs_directory_is_not_empty() -> None:
     assert REPO / "configs" / "demo.yaml" in CONFIGS
+    assert REPO / "configs" / "study" / "gsm8k-qwen0.5b.yaml" in CONFIGS
 
 
 @pytest.mark.parametrize("task", SHIPPED_TASKS)
@@ -37,9 +39,13 @@ def test_demo_plans_every_shipped_task(
     assert f"dry run: {task}" in captured.out and "calls at most" in captured.out
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda path: path.name)
+def _shipped(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=_shipped)
 def test_every_config_plans(config: Path, alone: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["run", f"configs/{config.name}", "--dry-run"])
+    status = main(["run", _shipped(config), "--dry-run"])
     captured = capsys.readouterr()
     assert status == 0, captured.err
     assert "calls at most" in captured.out

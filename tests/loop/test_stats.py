@@ -6,6 +6,7 @@ import pytest
 
 from concept_distill.loop.stats import (
     binomial_tail,
+    minimum_detectable_difference,
     newcombe_paired_interval,
     paired_comparison,
     wilson_interval,
@@ -62,3 +63,25 @@ def test_newcombe_is_not_symmetric_when_wald_would_be() -> None:
     low, high = newcombe_paired_interval(10, 3, 1, 26)
     assert low < 0.0 < 0.05 < high
     assert high - 0.05 > 0.05 - low
+
+
+def test_detectable_difference_at_a_fifth_discordant_on_300_pairs() -> None:
+    # By hand from Connor (1987): z 1.95996 and 0.84162, psi 0.2, n 300; two fixed-point steps
+    # from (1.95996 + 0.84162) * sqrt(0.2 / 300) = 0.07234 give 0.07205.
+    difference = minimum_detectable_difference(60, 300)
+    assert difference == pytest.approx(0.07205, abs=5e-5)
+    # and it satisfies Connor's equation
+    assert difference is not None
+    left = 300 * difference**2
+    right = (1.959964 * 0.2**0.5 + 0.841621 * (0.2 - difference**2) ** 0.5) ** 2
+    assert left == pytest.approx(right, rel=1e-4)
+
+
+def test_detectable_difference_is_unknown_without_discordant_pairs() -> None:
+    assert minimum_detectable_difference(0, 300) is None
+    assert minimum_detectable_difference(5, 0) is None
+
+
+def test_a_larger_study_detects_a_smaller_difference() -> None:
+    small, large = minimum_detectable_difference(30, 150), minimum_detectable_difference(60, 300)
+    assert small is not None and large is not None and large < small
