@@ -33,15 +33,21 @@ def compare_command(
     rows = compare_results(reference_outcomes, {name: read_outcomes(path) for name, path in named})
     correct = sum(correct for correct, _ in reference_outcomes.values())
     table = Table(title=f"against {ref_name}: {correct}/{len(reference_outcomes)} correct")
-    columns = (
-        "prompt", "correct", "unjudged", f"{ref_name} minus it (95% CI)", "p", "p Holm",
-        f"only {ref_name} / only it right", "detectable (80% power)",
-    )  # fmt: skip
-    for column in columns:
+    for column in ("prompt", "correct", "unjudged", f"{ref_name} minus it (95% CI)", "p", "p Holm"):
         table.add_column(column)
+    sizes = []
     for row in rows:
         c = row.comparison
         detectable = minimum_detectable_difference(c.fixed + c.broken, c.n)
+        sizes.append(
+            f"{row.name}: {c.fixed} right only with {ref_name}, {c.broken} only with it; "
+            + (
+                "no discordant pair, so no test can be sized"
+                if detectable is None
+                else f"{c.n} pairs like these detect {100 * detectable:.1f} points "
+                "(80% power, 5% two-sided)"
+            )
+        )
         table.add_row(
             row.name,
             f"{row.correct}/{row.examples}",
@@ -49,10 +55,11 @@ def compare_command(
             f"{100 * c.difference:+.1f} ({100 * c.ci_low:+.1f} to {100 * c.ci_high:+.1f}) pts",
             f"{c.p_two_sided:.3g}",
             f"{row.p_holm:.3g}",
-            f"{c.fixed} / {c.broken}",
-            "unknown (no discordant pair)" if detectable is None else f"{100 * detectable:.1f} pts",
         )
-    Console(soft_wrap=True).print(table)
+    console = Console(soft_wrap=True)
+    console.print(table)
+    for line in sizes:
+        console.print(line, highlight=False)
 
 
 def _named(argument: str) -> tuple[str, Path]:
