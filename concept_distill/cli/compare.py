@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from concept_distill.errors import ConfigError
 
 
 def compare_command(
@@ -15,6 +18,12 @@ def compare_command(
     others: Annotated[
         list[str], typer.Argument(metavar="OTHER...", help="[NAME=]results files to compare.")
     ],
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the comparison here as JSON.")
+    ] = None,
+    plot_path: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw the differences here (PNG).")
+    ] = None,
 ) -> None:
     """Compare results files of one split: accuracy, difference, McNemar p, Holm-adjusted p.
 
@@ -24,8 +33,12 @@ def compare_command(
     from rich.console import Console
     from rich.table import Table
 
-    from concept_distill.loop.stats import minimum_detectable_difference
-    from concept_distill.report.compare import compare_results, read_outcomes
+    from concept_distill.report.compare import (
+        Comparison,
+        compare_results,
+        comparison_figure,
+        read_outcomes,
+    )
 
     ref_name, ref_path = _named(reference)
     named = [_named(other) for other in others]
@@ -37,8 +50,7 @@ def compare_command(
         table.add_column(column)
     sizes = []
     for row in rows:
-        c = row.comparison
-        detectable = minimum_detectable_difference(c.fixed + c.broken, c.n)
+        c, detectable = row.comparison, row.detectable
         sizes.append(
             f"{row.name}: {c.fixed} right only with {ref_name}, {c.broken} only with it; "
             + (
@@ -60,6 +72,23 @@ def compare_command(
     console.print(table)
     for line in sizes:
         console.print(line, highlight=False)
+    comparison = Comparison(
+        reference=ref_name, examples=len(reference_outcomes), correct=correct, rows=rows
+    )
+    if json_path is not None:
+        _write(json_path, lambda path: path.write_text(comparison.model_dump_json(indent=2) + "\n"))
+    if plot_path is not None:
+        figure = comparison_figure(comparison)
+        _write(plot_path, lambda path: figure.savefig(path, format="png", dpi=100))
+
+
+def _write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write one output file; an unwritable path is a one-line error, not a traceback."""
+    try:
+        write(path)
+    except OSError as error:
+        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from None
+    print(f"wrote {path}")
 
 
 def _named(argument: str) -> tuple[str, Path]:

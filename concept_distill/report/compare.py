@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from concept_distill.errors import ConfigError
-from concept_distill.loop.stats import PairedComparison, holm_adjusted, paired_comparison
+from concept_distill.loop.stats import (
+    PairedComparison,
+    holm_adjusted,
+    minimum_detectable_difference,
+    paired_comparison,
+)
 from concept_distill.records import ExampleResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class Compared(BaseModel):
@@ -30,6 +39,9 @@ class Compared(BaseModel):
     comparison: PairedComparison
     """The reference minus this prompt: positive when the reference is better."""
     p_holm: float
+    detectable: float | None
+    """The smallest difference pairs with this discordance detect (80% power, 5% two-sided);
+    None without a discordant pair."""
 
 
 def read_outcomes(path: Path) -> dict[str, tuple[bool, bool]]:
@@ -90,6 +102,63 @@ def compare_results(
             unjudged=sum(unjudged for _, unjudged in outcomes.values()),
             comparison=comparison,
             p_holm=p_holm,
+            detectable=minimum_detectable_difference(
+                comparison.fixed + comparison.broken, comparison.n
+            ),
         )
         for (name, outcomes, comparison), p_holm in zip(rows, adjusted, strict=True)
     ]
+
+
+class Comparison(BaseModel):
+    """What `compare --json` writes: the reference's score and each comparison against it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reference: str
+    examples: int
+    correct: int
+    rows: list[Compared]
+
+
+def comparison_figure(comparison: Comparison) -> Figure:
+    """The reference minus each prompt, in points, with its 95% interval and Holm-adjusted p.
+
+    One row per prompt, in the table's order from the top; a line at zero, so an interval that
+    crosses it reads as "not shown different". Built on `Figure`, not pyplot (see `html.py`).
+    """
+    from matplotlib.figure import Figure
+
+    rows = comparison.rows
+    figure = Figure(figsize=(7, 1.2 + 0.5 * len(rows)))
+    axes = figure.subplots()
+    positions = list(range(len(rows)))[::-1]
+    for position, row in zip(positions, rows, strict=True):
+        c = row.comparison
+        axes.errorbar(
+            [100 * c.difference],
+            [position],
+            xerr=[[100 * (c.difference - c.ci_low)], [100 * (c.ci_high - c.difference)]],
+            fmt="o",
+            color="black",
+            capsize=4,
+        )
+        axes.annotate(
+            f"p Holm {row.p_holm:.2g}",
+            (100 * c.ci_high, position),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    axes.axvline(0, color="grey", linewidth=1)
+    axes.set_yticks(positions, [f"{row.name} ({row.correct}/{row.examples})" for row in rows])
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    axes.margins(x=0.25)
+    axes.set_xlabel(
+        f"{comparison.reference} ({comparison.correct}/{comparison.examples}) "
+        "minus each, points (95% CI)"
+    )
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    return figure

@@ -183,6 +183,10 @@ def test_the_illustration_is_checked_too(illustration: str, expected: str) -> No
         (("running", "run"), True),
         (("honey", "jar"), False),
         (("bus", "buses"), True),
+        (("initially", "initial"), True),
+        (("originally", "original"), True),
+        (("jelly", "jellies"), True),
+        (("billy", "bill"), False),
     ],
 )
 def test_fold_gives_inflections_one_key(words: tuple[str, ...], same: bool) -> None:
@@ -245,3 +249,20 @@ def test_the_tasks_own_words_are_not_leaks_but_one_problems_objects_are() -> Non
     assert status == "leak" and "honey" in reason
     # Without the task's vocabulary the secret-word rule quotes its batch.
     assert check_rule(rule, batch, "", [])[0] == "leak"
+
+
+def test_an_adverb_of_general_vocabulary_is_not_a_leak_but_the_batchs_objects_are() -> None:
+    # From the SVAMP negative-control run: a general rule refused for its "initially".
+    problems = (
+        "There were initially 3 roses in the vase. Jessica cut some more. There are now 19 roses."
+    )
+    rule = "When a problem gives a starting and a final count, the change is their difference."
+    illustration = "Example: initially 50 stamps, 30 left after a trade, so 20 were traded."
+    assert check_rule(rule, problems, "16", [], illustration=illustration) == ("proposed", "")
+    copied = "Example: initially 3 roses, now 19 roses, so Jessica cut 16."
+    assert check_rule(rule, problems, "16", [], illustration=copied)[0] == "leak"
+    shirts = "Example: 70 t-shirts in 14 packages is 5 per package."
+    assert check_rule(rule, "Pack 70 t-shirts in 14 packages.", "5", [], illustration=shirts) == (
+        "leak",
+        "quotes 'shirts' from its batch",
+    )

@@ -82,3 +82,68 @@ def test_the_command_prints_the_table_and_refuses_a_bad_file_in_one_line(
     assert main(["compare", str(ref), str(broken)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"concept-distill: error: {broken}:1: not a result row"]
+
+
+def test_json_and_plot_carry_each_comparison_against_the_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Reference right on q0-q5 of 8; "worse" right on q0-q1 only (4 fixed, 0 broken: +50
+    # points); "same" gives the reference's answers (no discordant pair).
+    ids = [f"q{i}" for i in range(8)]
+    ref = write_results(
+        tmp_path / "ref.jsonl", {i: "correct" if n < 6 else "wrong" for n, i in enumerate(ids)}
+    )
+    worse = write_results(
+        tmp_path / "worse.jsonl", {i: "correct" if n < 2 else "wrong" for n, i in enumerate(ids)}
+    )
+    json_file, png_file = tmp_path / "out" / "cmp.json", tmp_path / "cmp.png"
+    (tmp_path / "out").mkdir()
+    args = ["compare", f"mine={ref}", f"worse={worse}", f"same={ref}"]
+    assert main([*args, "--json", str(json_file), "--plot", str(png_file)]) == 0
+    capsys.readouterr()
+    document = json.loads(json_file.read_text())
+    assert (document["reference"], document["correct"], document["examples"]) == ("mine", 6, 8)
+    worse_row, same_row = document["rows"]
+    assert worse_row["name"] == "worse" and worse_row["comparison"]["difference"] == pytest.approx(
+        0.5
+    )
+    # Exact McNemar, 4 vs 0 of 4 discordant: 2 * 1/16; Holm doubles the smaller of the two.
+    assert worse_row["comparison"]["p_two_sided"] == pytest.approx(0.125)
+    assert worse_row["p_holm"] == pytest.approx(0.25)
+    assert same_row["detectable"] is None and worse_row["detectable"] is not None
+    assert png_file.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    # Unwritable output: one line, exit 2.
+    assert main([*args, "--json", str(tmp_path / "missing" / "cmp.json")]) == 2
+    assert capsys.readouterr().err.strip().startswith("concept-distill: error: cannot write ")
+
+
+def test_the_figure_puts_each_difference_on_its_row_from_the_top(tmp_path: Path) -> None:
+    from concept_distill.report.compare import Comparison, comparison_figure
+
+    ids = [f"q{i}" for i in range(8)]
+    ref = read_outcomes(
+        write_results(
+            tmp_path / "r.jsonl", {i: "correct" if n < 6 else "wrong" for n, i in enumerate(ids)}
+        )
+    )
+    worse = read_outcomes(
+        write_results(
+            tmp_path / "w.jsonl", {i: "correct" if n < 2 else "wrong" for n, i in enumerate(ids)}
+        )
+    )
+    rows = compare_results(ref, {"worse": worse, "same": ref})
+    figure = comparison_figure(Comparison(reference="mine", examples=8, correct=6, rows=rows))
+    (axes,) = figure.axes
+    labels = [label.get_text() for label in axes.get_yticklabels()]
+    # y positions count up from the bottom, so the first row is drawn highest
+    by_position = dict(zip(axes.get_yticks(), labels, strict=True))
+    assert [by_position[p] for p in sorted(by_position, reverse=True)] == [
+        "worse (2/8)",
+        "same (6/8)",
+    ]
+    points = sorted(
+        (line.get_ydata()[0], line.get_xdata()[0])
+        for line in axes.lines
+        if line.get_marker() == "o"  # the estimate; caps and the zero line are drawn otherwise
+    )
+    assert points == [(0, 0.0), (1, pytest.approx(50.0))]
