@@ -182,6 +182,13 @@ class LoopConfig(_Strict):
             "teacher invents (never taken from the data)."
         ),
     )
+    bare_fallback: bool = Field(
+        False,
+        description=(
+            "With `illustrated` rules: a rule refused only for its illustration (it quotes the "
+            "batch, or is not one short line) goes on to validation bare; the ledger says so."
+        ),
+    )
 
 
 class BudgetConfig(_Strict):

@@ -21,12 +21,15 @@ def proposed_rules(
     batch_index: int,
     existing: list[str],
     vocabulary: frozenset[str] = frozenset(),
+    bare_fallback: bool = False,
 ) -> list[Rule]:
     """The teacher's reply as candidate rules, each through the filters (leak, generic, ...).
 
     Ids are `r<iteration>-<batch>-<n>`; a failed or malformed reply is one `malformed` record,
     kept as evidence and never raced. `existing` are the rule texts already in the ledger;
-    `vocabulary` the task's own words (`rule_filters.task_vocabulary`), never leaks.
+    `vocabulary` the task's own words (`rule_filters.task_vocabulary`), never leaks. With
+    `bare_fallback`, a rule refused only for its illustration is kept without it: a small
+    teacher's illustrations often retell the batch's problem while the rule itself is general.
     """
     mistake_ids = [example.id for example, _ in batch]
     prefix = f"r{iteration}-{batch_index}"
@@ -45,6 +48,12 @@ def proposed_rules(
             proposal.rule, problems, answers, existing,
             illustration=proposal.example or "", vocabulary=vocabulary,
         )  # fmt: skip
+        if bare_fallback and proposal.example and status in ("leak", "too_long"):
+            bare = proposal.model_copy(update={"example": None})
+            if check_rule(bare.rule, problems, answers, existing, vocabulary=vocabulary)[0] == (
+                "proposed"
+            ):
+                proposal, status, reason = bare, "proposed", f"illustration dropped: {reason}"
         sources = [mistake_ids[n - 1] for n in proposal.mistakes if 0 < n <= len(mistake_ids)]
         rules.append(
             Rule(
@@ -93,6 +102,8 @@ def decide_rules(
             lengths.get((*record.incumbent, rule_id), {}), lengths.get(record.incumbent, {})
         )
         reason = f"{record.stop}: {record.reason}"
+        if ledger[rule_id].reason:  # what the filters noted, e.g. an illustration dropped
+            reason = f"{ledger[rule_id].reason}; {reason}"
         note = length_note(ratio)
         if note is not None:
             reason += f"; {note}"

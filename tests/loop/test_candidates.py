@@ -43,6 +43,36 @@ def test_rules_are_numbered_filtered_and_traced_to_their_mistakes() -> None:
     assert rules[1].status == "leak" and rules[1].source_mistakes == ["m1"]
 
 
+def test_bare_fallback_keeps_a_general_rule_whose_illustration_retells_the_batch() -> None:
+    retold = "Jo buys 3 jars of honey at 4 dollars, so 3 x 4 = 12 dollars."
+    long_line = " ".join(["step"] * 45)
+    reply = TeacherReply(
+        diagnosis="d",
+        rules=[
+            ProposedRule(rule=GENERAL, example=retold, mistakes=[1]),
+            ProposedRule(
+                rule="When a price is per item, multiply it by the count.", example=long_line
+            ),
+            ProposedRule(
+                rule="Add the cost of the honey jars.", example="2 pens at 3 each cost 6."
+            ),
+        ],
+    )
+    strict = proposed_rules(Induction(reply=reply), BATCH, iteration=1, batch_index=0, existing=[])
+    assert [r.status for r in strict] == ["leak", "too_long", "leak"]
+    kept = proposed_rules(
+        Induction(reply=reply), BATCH, iteration=1, batch_index=0, existing=[], bare_fallback=True
+    )
+    assert [(r.status, r.text) for r in kept[:2]] == [
+        ("proposed", GENERAL),
+        ("proposed", "When a price is per item, multiply it by the count."),
+    ]
+    assert kept[0].reason.startswith("illustration dropped: quotes ")
+    assert kept[1].reason.startswith("illustration dropped: the illustration is not one line")
+    # the rule itself names the batch's honey: no illustration can save it
+    assert kept[2].status == "leak" and kept[2].text.endswith("Example: 2 pens at 3 each cost 6.")
+
+
 def rule(rule_id: str, text: str, iteration: int, status: str = "proposed") -> Rule:
     return Rule(id=rule_id, text=text, iteration=iteration, status=status)  # type: ignore[arg-type]
 
