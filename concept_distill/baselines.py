@@ -9,8 +9,9 @@ student calls, so N = budget // |validation| compares the two at the same studen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,11 +65,15 @@ async def tips_baseline(
     *,
     student: RoleInput | None = None,
     teacher: RoleInput | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> TipsResult:
     """Ask the teacher for `samples` tip sets, score each on validation, keep the best.
 
-    `student` and `teacher` may be given as model objects, as to `distill`.
+    `student` and `teacher` may be given as model objects, as to `distill`. `on_event` hears
+    the same phase and progress events as a run's views (JSON form), so a long baseline shows
+    its pace and time left.
     """
+    from concept_distill.events import PhaseEvent
     from concept_distill.agents.teacher import ChatTeacher
     from concept_distill.graph.resources import RunResources
     from concept_distill.report.prompt import PROMPT_JSON
@@ -88,15 +93,19 @@ async def tips_baseline(
         if not isinstance(chat_teacher, ChatTeacher):
             raise ConfigError("the tips baseline needs a teacher model, not a Teacher agent")
         base = StudentPrompt(base=config.prompt.base, placement=config.prompt.rule_placement)
+        validation = resources.splits["validation"]
+        emit = on_event or (lambda _event: None)
+        calls = samples * len(validation)
+        emit(PhaseEvent(phase="teacher tips", student_calls_at_most=calls).model_dump(mode="json"))
         replies = await chat_teacher.tips(base.system, samples, config={})
         sets: list[TipSet] = []
-        validation = resources.splits["validation"]
         for index, reply in enumerate(replies):
             if isinstance(reply, str) or not reply:
                 sets.append(TipSet(index=index, failure=reply or "no rules"))
                 continue
+            emit(PhaseEvent(phase=f"validate tip set {index + 1}/{samples}").model_dump(mode="json"))
             evaluation = await resources.evaluate(
-                f"validation-tips-{index}", base.with_rules(reply), validation, {}
+                f"validation-tips-{index}", base.with_rules(reply), validation, {}, on_event=emit
             )
             sets.append(
                 TipSet(

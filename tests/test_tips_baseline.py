@@ -45,9 +45,11 @@ async def test_each_set_is_scored_apart_and_the_helpful_one_is_kept(tmp_path: Pa
 
     teacher = ScriptedChatModel(role="teacher", reply=teacher_reply)
     config = make_config(tmp_path)
+    events: list[dict[str, Any]] = []
     result = await tips_baseline(
-        config, 3, tmp_path / "tips", student=student_model(), teacher=teacher
-    )
+        config, 3, tmp_path / "tips", student=student_model(), teacher=teacher,
+        on_event=events.append,
+    )  # fmt: skip
     # No mistake is shown: the teacher sees the task and the prompt only.
     assert all("No mistakes are shown" in str(m[1]["content"]) for m in asked)
     by_rules = {tuple(s.rules): s for s in result.sets}
@@ -60,3 +62,11 @@ async def test_each_set_is_scored_apart_and_the_helpful_one_is_kept(tmp_path: Pa
     saved = [json.loads(line) for line in (tmp_path / "tips" / "tips.jsonl").open()]
     assert len(saved) == 3
     assert (tmp_path / "tips" / "results").is_dir()
+    # Progress for the views: the bound first, a phase per scored set, one event per reply.
+    phases = [e for e in events if e["event"] == "phase"]
+    assert phases[0]["student_calls_at_most"] == 3 * 16
+    assert [p["phase"] for p in phases[1:]] == ["validate tip set 1/3", "validate tip set 2/3"]
+    replies = [e for e in events if e["event"] == "example"]
+    assert len(replies) == 2 * 16
+    assert {e["label"] for e in replies} == {"validation-tips-0", "validation-tips-1"}
+    assert max(e["done"] for e in replies) == 16 and {e["total"] for e in replies} == {16}

@@ -19,15 +19,23 @@ def tips_command(
     run_dir: Annotated[Path | None, typer.Option(help="Write results here.")] = None,
 ) -> None:
     """Ask the teacher for general rules with no mistakes shown; keep the best set on validation."""
+    import sys
+
     import anyio
     from rich.console import Console
     from rich.table import Table
 
     from concept_distill.baselines import tips_baseline
     from concept_distill.cli.common import load_cli_config
+    from concept_distill.cli.progress import PlainProgress
 
     config = load_cli_config(config_path, set_)
-    result = anyio.run(tips_baseline, config, samples, run_dir)
+    # Plain lines on stderr (a phase per tip set, the pace every 10 s): the command runs for
+    # hours on a local student and is usually left in the background with its output in a log.
+    progress = PlainProgress(sys.stderr)
+    result = anyio.run(
+        lambda: tips_baseline(config, samples, run_dir, on_event=progress)
+    )
     table = Table(title=f"teacher tips, best of {samples} on validation")
     for column in ("set", "rules", "validation", "note"):
         table.add_column(column)

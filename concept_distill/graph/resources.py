@@ -22,7 +22,7 @@ import logging
 import logging.handlers
 import os
 import queue
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -359,9 +359,15 @@ class RunResources:
         prompt: StudentPrompt | str,
         examples: Sequence[Example],
         config: RunnableConfig,
+        *,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> Evaluation:
-        """Evaluate, stream progress, and save the per-example results."""
-        writer = _writer()
+        """Evaluate, stream progress, and save the per-example results.
+
+        Progress goes to the graph's custom stream, or to `on_event` outside a graph (a CLI
+        command that runs no graph, such as `tips`, shows it with the run's own views).
+        """
+        writer = on_event or _writer()
         total, done = len(examples), 0
 
         def progress(result: ExampleResult) -> None:
