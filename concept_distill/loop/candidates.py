@@ -50,10 +50,13 @@ def proposed_rules(
         )  # fmt: skip
         if bare_fallback and proposal.example and status in ("leak", "too_long"):
             bare = proposal.model_copy(update={"example": None})
-            if check_rule(bare.rule, problems, answers, existing, vocabulary=vocabulary)[0] == (
-                "proposed"
-            ):
+            bare_status, bare_reason = check_rule(
+                bare.rule, problems, answers, existing, vocabulary=vocabulary
+            )
+            if bare_status == "proposed":
                 proposal, status, reason = bare, "proposed", f"illustration dropped: {reason}"
+            elif bare_reason != reason:  # the ledger says why the rule alone failed too
+                reason = f"{reason}; without its illustration: {bare_reason}"
         sources = [mistake_ids[n - 1] for n in proposal.mistakes if 0 < n <= len(mistake_ids)]
         rules.append(
             Rule(

@@ -56,10 +56,11 @@ def test_bare_fallback_keeps_a_general_rule_whose_illustration_retells_the_batch
             ProposedRule(
                 rule="Add the cost of the honey jars.", example="2 pens at 3 each cost 6."
             ),
+            ProposedRule(rule="Count the honey jars first.", example=long_line),
         ],
     )
     strict = proposed_rules(Induction(reply=reply), BATCH, iteration=1, batch_index=0, existing=[])
-    assert [r.status for r in strict] == ["leak", "too_long", "leak"]
+    assert [r.status for r in strict] == ["leak", "too_long", "leak", "too_long"]
     kept = proposed_rules(
         Induction(reply=reply), BATCH, iteration=1, batch_index=0, existing=[], bare_fallback=True
     )
@@ -71,6 +72,10 @@ def test_bare_fallback_keeps_a_general_rule_whose_illustration_retells_the_batch
     assert kept[1].reason.startswith("illustration dropped: the illustration is not one line")
     # the rule itself names the batch's honey: no illustration can save it
     assert kept[2].status == "leak" and kept[2].text.endswith("Example: 2 pens at 3 each cost 6.")
+    assert kept[2].reason == strict[2].reason  # one reason, said once
+    # too long with its illustration, a leak without it: the ledger gives both reasons
+    assert kept[3].status == "too_long" and kept[3].reason.startswith(strict[3].reason)
+    assert "without its illustration: quotes 'honey'" in kept[3].reason
 
 
 def rule(rule_id: str, text: str, iteration: int, status: str = "proposed") -> Rule:
