@@ -210,8 +210,9 @@ async def main(args: argparse.Namespace) -> None:
     print(f"\nseeds {seeds.start}-{seeds.stop - 1} per policy and case, alpha {args.alpha}, "
           f"chunk {args.chunk_size}, {time.monotonic() - started:.0f} s")  # fmt: skip
     gap, half = paired_tpr_gap(main_case["paired_test"], main_case["racing"])
+    low, high = 100 * (gap - half), 100 * (gap + half)
     print(f"true-positive rate, paired_test minus racing: {100 * gap:.1f} points "
-          f"(95% CI {100 * (gap - half):.1f} to {100 * (gap + half):.1f}, paired over seeds)")  # fmt: skip
+          f"(95% CI {low:.1f} to {high:.1f}, paired over seeds)")  # fmt: skip
     racing, paired = summaries["racing"], summaries["paired_test"]
     print(
         f"racing: {paired.calls / racing.calls:.1f}x fewer validation calls than paired_test, "

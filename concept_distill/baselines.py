@@ -73,8 +73,8 @@ async def tips_baseline(
     the same phase and progress events as a run's views (JSON form), so a long baseline shows
     its pace and time left.
     """
-    from concept_distill.events import PhaseEvent
     from concept_distill.agents.teacher import ChatTeacher
+    from concept_distill.events import PhaseEvent
     from concept_distill.graph.resources import RunResources
     from concept_distill.report.prompt import PROMPT_JSON
     from concept_distill.report.writer import optimized_prompt_document
@@ -103,7 +103,9 @@ async def tips_baseline(
             if isinstance(reply, str) or not reply:
                 sets.append(TipSet(index=index, failure=reply or "no rules"))
                 continue
-            emit(PhaseEvent(phase=f"validate tip set {index + 1}/{samples}").model_dump(mode="json"))
+            emit(
+                PhaseEvent(phase=f"validate tip set {index + 1}/{samples}").model_dump(mode="json")
+            )
             evaluation = await resources.evaluate(
                 f"validation-tips-{index}", base.with_rules(reply), validation, {}, on_event=emit
             )

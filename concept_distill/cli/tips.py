@@ -33,9 +33,7 @@ def tips_command(
     # Plain lines on stderr (a phase per tip set, the pace every 10 s): the command runs for
     # hours on a local student and is usually left in the background with its output in a log.
     progress = PlainProgress(sys.stderr)
-    result = anyio.run(
-        lambda: tips_baseline(config, samples, run_dir, on_event=progress)
-    )
+    result = anyio.run(lambda: tips_baseline(config, samples, run_dir, on_event=progress))
     table = Table(title=f"teacher tips, best of {samples} on validation")
     for column in ("set", "rules", "validation", "note"):
         table.add_column(column)
