@@ -59,6 +59,14 @@ def _register_subcommands() -> None:
     _registered = True
 
 
+INTERRUPTED = 130
+INTERRUPTED_LINE = (
+    "concept-distill: interrupted; replies already answered are in the response cache, so the "
+    "same command (for a run: `concept-distill run --resume RUN_DIR`) goes on without paying "
+    "for them again"
+)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -75,10 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"concept-distill: error: {error}", file=sys.stderr)
         return error.exit_code
     except SystemExit as done:
-        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if code == INTERRUPTED:  # typer turns Ctrl-C (and so SIGTERM) into a silent exit 130
+            print(INTERRUPTED_LINE, file=sys.stderr)
+        return code
     except KeyboardInterrupt:
-        print("concept-distill: interrupted", file=sys.stderr)
-        return 130
+        print(INTERRUPTED_LINE, file=sys.stderr)
+        return INTERRUPTED
     except BaseExceptionGroup as group:
         # A task group that gathered one of our errors: still one line, with its exit code.
         from concept_distill.errors import single_error

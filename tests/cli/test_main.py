@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
 
+import concept_distill.cli.common
 from concept_distill.cli import main
 
 
@@ -31,3 +33,16 @@ def test_a_bad_invocation_is_exit_2_in_one_line(capsys: pytest.CaptureFixture[st
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nosuch"]) == 2
     assert "nosuch" in capsys.readouterr().err
+
+
+def test_sigterm_mid_command_is_exit_130_with_a_line_saying_how_to_go_on(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(*_args: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill PID` while the command works
+
+    monkeypatch.setattr(concept_distill.cli.common, "load_cli_config", killed)
+    assert main(["tips", "config.yaml"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("concept-distill: interrupted; ") and err.count("\n") == 1
+    assert "--resume" in err
