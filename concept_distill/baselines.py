@@ -49,6 +49,24 @@ def best_tip_set(sets: list[TipSet]) -> TipSet | None:
     return max(scored, key=lambda tip_set: (tip_set.correct, -tip_set.index))
 
 
+def tips_prompt_document(base: StudentPrompt, best: TipSet | None) -> dict[str, Any]:
+    """The `optimized_prompt.json` document for the chosen set (the base prompt when none).
+
+    Its rules are recorded as accepted, with ids `tips-<set>-<n>`, so `eval --prompt` and the
+    report read it like a distilled run's prompt file.
+    """
+    from concept_distill.report.writer import optimized_prompt_document
+
+    rules = best.rules if best else []
+    accepted = [
+        Rule(id=f"tips-{best.index}-{n}", text=text, iteration=0, status="accepted",
+             accepted_order=n)
+        for n, text in enumerate(rules)
+        if best is not None
+    ]  # fmt: skip
+    return optimized_prompt_document(base.with_rules(rules), accepted)
+
+
 class TipsResult(BaseModel):
     """Every set, the chosen one, and where the prompt file for `eval --prompt` was written."""
 
@@ -77,7 +95,6 @@ async def tips_baseline(
     from concept_distill.events import PhaseEvent
     from concept_distill.graph.resources import RunResources
     from concept_distill.report.prompt import PROMPT_JSON
-    from concept_distill.report.writer import optimized_prompt_document
     from concept_distill.tasks import split_assignment
 
     if samples < 1:
@@ -115,18 +132,8 @@ async def tips_baseline(
                 )
             )
         best = best_tip_set(sets)
-        rules = best.rules if best else []
-        chosen = base.with_rules(rules)
-        accepted = [
-            Rule(id=f"tips-{best.index}-{n}", text=text, iteration=0, status="accepted",
-                 accepted_order=n)
-            for n, text in enumerate(rules)
-            if best is not None
-        ]  # fmt: skip
         await directory.write_jsonl("tips.jsonl", sets)
-        prompt_file = await directory.write_json(
-            PROMPT_JSON, optimized_prompt_document(chosen, accepted)
-        )
+        prompt_file = await directory.write_json(PROMPT_JSON, tips_prompt_document(base, best))
         return TipsResult(
             run_dir=str(directory.path), sets=sets, best=best, prompt_file=str(prompt_file)
         )

@@ -11,7 +11,8 @@ from support.fakes import HELPFUL, USELESS, make_config
 from support.roles import student_model
 
 from concept_distill import load_optimized_prompt
-from concept_distill.baselines import TipSet, best_tip_set, tips_baseline
+from concept_distill.agents.student_prompt import StudentPrompt
+from concept_distill.baselines import TipSet, best_tip_set, tips_baseline, tips_prompt_document
 from concept_distill.testing import ScriptedChatModel
 
 pytestmark = pytest.mark.anyio
@@ -27,6 +28,17 @@ def test_the_best_set_has_the_most_right_and_the_first_wins_a_tie() -> None:
     best = best_tip_set(sets)
     assert best is not None and best.index == 1
     assert best_tip_set([TipSet(index=0, failure="teacher call failed")]) is None
+
+
+def test_the_prompt_file_holds_the_chosen_set_in_order_or_the_bare_base() -> None:
+    base = StudentPrompt(base="You are a solver.", placement="system")
+    chosen = TipSet(index=7, rules=["Check units.", "Show each step."], correct=48, examples=150)
+    document = tips_prompt_document(base, chosen)
+    assert [rule["id"] for rule in document["rules"]] == ["tips-7-0", "tips-7-1"]
+    assert document["base_prompt"] == "You are a solver."
+    assert document["prompt"].index("Check units.") < document["prompt"].index("Show each step.")
+    none = tips_prompt_document(base, None)
+    assert none["rules"] == [] and none["prompt"] == "You are a solver."
 
 
 async def test_each_set_is_scored_apart_and_the_helpful_one_is_kept(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ set with the recorded text before trusting the prompt file.
         [--set key=value ...]
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -22,11 +21,10 @@ import anyio
 
 from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.agents.teacher import ChatTeacher
+from concept_distill.baselines import TipSet, tips_prompt_document
 from concept_distill.cli.common import load_cli_config
 from concept_distill.graph.resources import RunResources
-from concept_distill.records import Rule
 from concept_distill.report.prompt import PROMPT_JSON
-from concept_distill.report.writer import optimized_prompt_document
 
 SAMPLES = 8
 
@@ -39,19 +37,16 @@ async def main(config_path: str, run_dir: str, chosen: int, overrides: list[str]
         assert isinstance(teacher, ChatTeacher)
         base = StudentPrompt(base=config.prompt.base, placement=config.prompt.rule_placement)
         replies = await teacher.tips(base.system, SAMPLES, config={})
-        sets = [{"index": n, "rules": r if isinstance(r, list) else [], "failure":
-                 r if isinstance(r, str) else ""} for n, r in enumerate(replies)]  # fmt: skip
-        await resources.directory.write_json("tips-redrawn.json", sets)
-        rules = sets[chosen]["rules"]
-        accepted = [
-            Rule(id=f"tips-{chosen}-{n}", text=text, iteration=0, status="accepted",
-                 accepted_order=n)
-            for n, text in enumerate(rules)
+        sets = [
+            TipSet(index=n, rules=reply if isinstance(reply, list) else [],
+                   failure=reply if isinstance(reply, str) else "")
+            for n, reply in enumerate(replies)
         ]  # fmt: skip
-        document = optimized_prompt_document(base.with_rules(rules), accepted)
+        await resources.directory.write_json("tips-redrawn.json", sets)
+        document = tips_prompt_document(base, sets[chosen])
         await resources.directory.write_json(PROMPT_JSON, document)
     for tip_set in sets:
-        print(json.dumps(tip_set))
+        print(tip_set.model_dump_json())
 
 
 if __name__ == "__main__":
