@@ -154,7 +154,7 @@ def comparison_figure(comparison: Comparison) -> Figure:
     axes.axvline(0, color="grey", linewidth=1)
     axes.set_yticks(positions, [f"{row.name} ({row.correct}/{row.examples})" for row in rows])
     axes.set_ylim(-0.7, len(rows) - 0.3)
-    axes.margins(x=0.25)
+    axes.margins(x=0.35)  # room for the "p Holm" label right of the widest interval
     axes.set_xlabel(
         f"{comparison.reference} ({comparison.correct}/{comparison.examples}) "
         "minus each, points (95% CI)"
