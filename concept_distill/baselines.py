@@ -49,6 +49,16 @@ def best_tip_set(sets: list[TipSet]) -> TipSet | None:
     return max(scored, key=lambda tip_set: (tip_set.correct, -tip_set.index))
 
 
+def unscored_tip_sets(replies: list[list[str] | str]) -> list[TipSet]:
+    """The teacher's replies as tip sets, not yet scored; a failure or an empty set says why."""
+    return [
+        TipSet(index=index, failure=reply or "no rules")
+        if isinstance(reply, str) or not reply
+        else TipSet(index=index, rules=reply)
+        for index, reply in enumerate(replies)
+    ]
+
+
 def tips_prompt_document(base: StudentPrompt, best: TipSet | None) -> dict[str, Any]:
     """The `optimized_prompt.json` document for the chosen set (the base prompt when none).
 
@@ -57,14 +67,14 @@ def tips_prompt_document(base: StudentPrompt, best: TipSet | None) -> dict[str, 
     """
     from concept_distill.report.writer import optimized_prompt_document
 
-    rules = best.rules if best else []
+    if best is None:
+        return optimized_prompt_document(base, [])
     accepted = [
         Rule(id=f"tips-{best.index}-{n}", text=text, iteration=0, status="accepted",
              accepted_order=n)
-        for n, text in enumerate(rules)
-        if best is not None
+        for n, text in enumerate(best.rules)
     ]  # fmt: skip
-    return optimized_prompt_document(base.with_rules(rules), accepted)
+    return optimized_prompt_document(base.with_rules(best.rules), accepted)
 
 
 class TipsResult(BaseModel):
@@ -116,21 +126,20 @@ async def tips_baseline(
         emit(PhaseEvent(phase="teacher tips", student_calls_at_most=calls).model_dump(mode="json"))
         replies = await chat_teacher.tips(base.system, samples, config={})
         sets: list[TipSet] = []
-        for index, reply in enumerate(replies):
-            if isinstance(reply, str) or not reply:
-                sets.append(TipSet(index=index, failure=reply or "no rules"))
+        for tip_set in unscored_tip_sets(replies):
+            if not tip_set.rules:
+                sets.append(tip_set)
                 continue
+            index = tip_set.index
             emit(
                 PhaseEvent(phase=f"validate tip set {index + 1}/{samples}").model_dump(mode="json")
             )
             evaluation = await resources.evaluate(
-                f"validation-tips-{index}", base.with_rules(reply), validation, {}, on_event=emit
-            )
-            sets.append(
-                TipSet(
-                    index=index, rules=reply, correct=evaluation.correct, examples=len(validation)
-                )
-            )
+                f"validation-tips-{index}", base.with_rules(tip_set.rules), validation, {},
+                on_event=emit,
+            )  # fmt: skip
+            scored = {"correct": evaluation.correct, "examples": len(validation)}
+            sets.append(tip_set.model_copy(update=scored))
         best = best_tip_set(sets)
         await directory.write_jsonl("tips.jsonl", sets)
         prompt_file = await directory.write_json(PROMPT_JSON, tips_prompt_document(base, best))

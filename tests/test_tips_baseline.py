@@ -12,7 +12,13 @@ from support.roles import student_model
 
 from concept_distill import load_optimized_prompt
 from concept_distill.agents.student_prompt import StudentPrompt
-from concept_distill.baselines import TipSet, best_tip_set, tips_baseline, tips_prompt_document
+from concept_distill.baselines import (
+    TipSet,
+    best_tip_set,
+    tips_baseline,
+    tips_prompt_document,
+    unscored_tip_sets,
+)
 from concept_distill.testing import ScriptedChatModel
 
 pytestmark = pytest.mark.anyio
@@ -28,6 +34,16 @@ def test_the_best_set_has_the_most_right_and_the_first_wins_a_tie() -> None:
     best = best_tip_set(sets)
     assert best is not None and best.index == 1
     assert best_tip_set([TipSet(index=0, failure="teacher call failed")]) is None
+
+
+def test_a_failed_or_empty_reply_is_a_set_that_says_why() -> None:
+    sets = unscored_tip_sets(["teacher call failed", [], ["Check units."]])
+    assert [(s.index, s.rules, s.failure) for s in sets] == [
+        (0, [], "teacher call failed"),
+        (1, [], "no rules"),
+        (2, ["Check units."], ""),
+    ]
+    assert all(s.examples == 0 for s in sets)
 
 
 def test_the_prompt_file_holds_the_chosen_set_in_order_or_the_bare_base() -> None:

@@ -21,7 +21,7 @@ import anyio
 
 from concept_distill.agents.student_prompt import StudentPrompt
 from concept_distill.agents.teacher import ChatTeacher
-from concept_distill.baselines import TipSet, tips_prompt_document
+from concept_distill.baselines import tips_prompt_document, unscored_tip_sets
 from concept_distill.cli.common import load_cli_config
 from concept_distill.graph.resources import RunResources
 from concept_distill.report.prompt import PROMPT_JSON
@@ -36,12 +36,7 @@ async def main(config_path: str, run_dir: str, chosen: int, overrides: list[str]
         teacher = resources.teacher
         assert isinstance(teacher, ChatTeacher)
         base = StudentPrompt(base=config.prompt.base, placement=config.prompt.rule_placement)
-        replies = await teacher.tips(base.system, SAMPLES, config={})
-        sets = [
-            TipSet(index=n, rules=reply if isinstance(reply, list) else [],
-                   failure=reply if isinstance(reply, str) else "")
-            for n, reply in enumerate(replies)
-        ]  # fmt: skip
+        sets = unscored_tip_sets(await teacher.tips(base.system, SAMPLES, config={}))
         await resources.directory.write_json("tips-redrawn.json", sets)
         document = tips_prompt_document(base, sets[chosen])
         await resources.directory.write_json(PROMPT_JSON, document)
