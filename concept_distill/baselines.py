@@ -121,9 +121,8 @@ async def tips_baseline(
             raise ConfigError("the tips baseline needs a teacher model, not a Teacher agent")
         base = StudentPrompt(base=config.prompt.base, placement=config.prompt.rule_placement)
         validation = resources.splits["validation"]
-        emit = on_event or (lambda _event: None)
         calls = samples * len(validation)
-        emit(PhaseEvent(phase="teacher tips", student_calls_at_most=calls).model_dump(mode="json"))
+        resources.emit(PhaseEvent(phase="teacher tips", student_calls_at_most=calls), on_event)
         replies = await chat_teacher.tips(base.system, samples, config={})
         sets: list[TipSet] = []
         for tip_set in unscored_tip_sets(replies):
@@ -131,12 +130,10 @@ async def tips_baseline(
                 sets.append(tip_set)
                 continue
             index = tip_set.index
-            emit(
-                PhaseEvent(phase=f"validate tip set {index + 1}/{samples}").model_dump(mode="json")
-            )
+            resources.emit(PhaseEvent(phase=f"validate tip set {index + 1}/{samples}"), on_event)
             evaluation = await resources.evaluate(
                 f"validation-tips-{index}", base.with_rules(tip_set.rules), validation, {},
-                on_event=emit,
+                on_event=on_event,
             )  # fmt: skip
             scored = {"correct": evaluation.correct, "examples": len(validation)}
             sets.append(tip_set.model_copy(update=scored))

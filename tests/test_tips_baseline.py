@@ -94,6 +94,9 @@ async def test_each_set_is_scored_apart_and_the_helpful_one_is_kept(tmp_path: Pa
     phases = [e for e in events if e["event"] == "phase"]
     assert phases[0]["student_calls_at_most"] == 3 * 16
     assert [p["phase"] for p in phases[1:]] == ["validate tip set 1/3", "validate tip set 2/3"]
+    # The same phases in the run's own log, for a run left in the background.
+    logged = (tmp_path / "tips" / "run.log").read_text(encoding="utf-8")
+    assert '"phase": "teacher tips"' in logged and '"phase": "validate tip set 2/3"' in logged
     replies = [e for e in events if e["event"] == "example"]
     assert len(replies) == 2 * 16
     assert {e["label"] for e in replies} == {"validation-tips-0", "validation-tips-1"}

@@ -347,11 +347,11 @@ class RunResources:
         """Spend and running time of the whole run (all processes)."""
         return self.ledger.totals()
 
-    def emit(self, event: Event) -> None:
-        """A typed event: to the graph's custom stream and to run.log."""
+    def emit(self, event: Event, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """A typed event: to run.log, and to `on_event` or else the graph's custom stream."""
         data = event.model_dump(mode="json")
         logging.getLogger("concept_distill.run").info("%s", json.dumps(data))
-        _writer()(data)
+        (on_event or _writer())(data)
 
     async def evaluate(
         self,
