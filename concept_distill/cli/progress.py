@@ -85,22 +85,36 @@ class RunPace:
 
     A resumed run counts only this process's replies against the whole bound, so the estimate
     stays an upper bound. The pace is that of paid replies (cached ones take no model time),
-    and every reply still to come is assumed paid.
+    and every reply still to come is assumed paid. It is timed from the first paid reply, so a
+    start-up (a model server loading, a resumed run's cached pass) is not spread over the
+    first few replies: one reply after 90 s of start-up is not a pace of 90 s per reply. Time
+    between replies (the teacher's turns) stays in it, as it will in what is left.
     """
 
-    started: float
     calls_at_most: int | None = None
     replies: int = 0
     paid: int = 0
     """Replies that were not cache hits."""
+    first_paid_at: float | None = None
     updated: float = 0.0
+
+    def reply(self, now: float, *, cached: bool) -> None:
+        """One student reply finished at `now`."""
+        self.replies += 1
+        if not cached:
+            self.paid += 1
+            if self.first_paid_at is None:
+                self.first_paid_at = now
+        self.updated = now
 
     def eta_at_most(self) -> float | None:
         """Seconds left at most at the paid pace so far; None while unknown."""
-        elapsed = self.updated - self.started
-        if self.calls_at_most is None or self.paid <= 0 or elapsed <= 0:
+        if self.calls_at_most is None or self.first_paid_at is None:
             return None
-        return elapsed * max(0, self.calls_at_most - self.replies) / self.paid
+        elapsed = self.updated - self.first_paid_at
+        if self.paid < 2 or elapsed <= 0:
+            return None
+        return elapsed * max(0, self.calls_at_most - self.replies) / (self.paid - 1)
 
     def describe(self) -> str:
         """`run: R of at most N student replies, at most T left` (T once known)."""
@@ -116,7 +130,7 @@ class _Progress:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.run = RunPace(started=clock())
+        self.run = RunPace()
         self.phase = "starting"
         self.iteration = 0
         self.proposed = 0
@@ -146,9 +160,7 @@ class _Progress:
                 pace = Pace(label=label, total=total, started=now, done_at_start=done, updated=now)
                 self._paces[label] = pace
             cached = bool(event.get("cached"))
-            self.run.replies += 1  # one event per reply
-            self.run.paid += not cached
-            self.run.updated = now
+            self.run.reply(now, cached=cached)  # one event per reply
             pace.total = total
             pace.update(done, now, cached=cached)
             self.pace = pace

@@ -53,7 +53,7 @@ def test_plain_lines_are_throttled_to_one_per_interval() -> None:
         "progress: initial-train: 21/30",
         "progress: initial-train: 30/30",
     ]
-    # 21 of at most 90 replies in 21 s: the other 69 take at most 69 s.
+    # 20 replies in the 20 s after the first: the other 69 of at most 90 take at most 69 s.
     assert progress_lines[2].endswith(
         "21/30, 60.0 replies/min, ETA 9s; run: 21 of at most 90 student replies, at most 1m09s left"
     )
@@ -107,7 +107,7 @@ def test_whole_run_time_left_is_at_most_the_bound_at_the_pace_so_far() -> None:
     clock = Clock()
     view = LiveView(clock=clock)
     view(PhaseEvent(phase="prepare", run_dir="runs/x", student_calls_at_most=100))
-    for done in range(1, 11):  # 10 replies in 60 s; 90 of the bound left take at most 540 s
+    for done in range(1, 11):  # a reply every 6 s; 90 of the bound left take at most 540 s
         clock.now += 6.0
         view(ProgressEvent(label="initial-train", done=done, total=40))
     assert view.state.run.describe() == "run: 10 of at most 100 student replies, at most 9m00s left"
@@ -134,9 +134,25 @@ def test_cached_replies_take_no_part_in_the_pace() -> None:
         clock.now += 6.0
         progress(ProgressEvent(label="initial-validation", done=done, total=60))
     # Validation: replies 2..10 in the 54 s since its first: 10 per minute, 50 left take 5 min.
-    # Run: 10 paid replies in the 61 s since the start; the 50 of the bound left, all assumed
-    # paid, take at most 50 x 6.1 s = 5m05s.
+    # Run: paid replies 2..10 in the 54 s since the first paid one (the cached second and the
+    # wait for the first are not a pace); the 50 of the bound left, all assumed paid, take at
+    # most 50 x 6 s = 5m00s.
     assert out.getvalue().splitlines()[-1] == (
         "progress: initial-validation: 10/60, 10.0 replies/min, ETA 5m00s; "
-        "run: 50 of at most 100 student replies, at most 5m05s left"
+        "run: 50 of at most 100 student replies, at most 5m00s left"
     )
+
+
+def test_start_up_before_the_first_paid_reply_is_not_a_pace() -> None:
+    """A model server loading for 90 s, then a reply every 6 s: 6 s per reply, not 90."""
+    clock = Clock()
+    view = LiveView(clock=clock)
+    view(PhaseEvent(phase="prepare", student_calls_at_most=100))
+    clock.now += 90.0
+    view(ProgressEvent(label="initial-train", done=1, total=40))
+    assert view.state.run.describe() == "run: 1 of at most 100 student replies"  # no pace yet
+    for done in range(2, 5):
+        clock.now += 6.0
+        view(ProgressEvent(label="initial-train", done=done, total=40))
+    # 3 replies in the 18 s after the first: 96 of the bound left take at most 96 x 6 s.
+    assert view.state.run.describe() == "run: 4 of at most 100 student replies, at most 9m36s left"
