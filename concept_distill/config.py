@@ -17,6 +17,7 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from concept_distill.agents.prompts import RuleForm
@@ -189,6 +190,15 @@ class LoopConfig(_Strict):
             "batch, or is not one short line) goes on to validation bare; the ledger says so."
         ),
     )
+
+    @model_validator(mode="after")
+    def _fallback_needs_illustrations(self) -> LoopConfig:
+        if self.bare_fallback and self.rule_form != "illustrated":
+            raise ValueError(
+                "bare_fallback needs rule_form: illustrated (bare rules have no illustration "
+                "to drop)"
+            )
+        return self
 
 
 class BudgetConfig(_Strict):

@@ -82,3 +82,11 @@ def test_malformed_overrides_are_config_errors(path: Path) -> None:
         load_config(path, ["loop.nope=1"])
     with pytest.raises(ConfigError, match="teacher_solves_first"):
         load_config(path, ["loop.teacher_solves_first=[1, 2]"])
+
+
+def test_bare_fallback_without_illustrated_rules_is_refused_in_one_line(path: Path) -> None:
+    # Bare rules carry no illustration to drop, so the option would silently do nothing.
+    with pytest.raises(ConfigError, match=r"loop: bare_fallback needs rule_form: illustrated"):
+        load_config(path, ["loop.bare_fallback=true"])
+    config = load_config(path, ["loop.bare_fallback=true", "loop.rule_form=illustrated"])
+    assert config.loop.bare_fallback and config.loop.rule_form == "illustrated"

@@ -236,7 +236,7 @@ class DistillNodes:
             induction, batch, iteration=iteration, batch_index=index,
             existing=payload["existing"],
             vocabulary=resources.task_vocabulary(),
-            bare_fallback=loop.bare_fallback and loop.rule_form == "illustrated",
+            bare_fallback=loop.bare_fallback,
         )  # fmt: skip
         for rule in rules:
             resources.emit(
