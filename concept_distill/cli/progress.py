@@ -85,36 +85,43 @@ class RunPace:
 
     A resumed run counts only this process's replies against the whole bound, so the estimate
     stays an upper bound. The pace is that of paid replies (cached ones take no model time),
-    and every reply still to come is assumed paid. It is timed from the first paid reply, so a
-    start-up (a model server loading, a resumed run's cached pass) is not spread over the
-    first few replies: one reply after 90 s of start-up is not a pace of 90 s per reply. Time
-    between replies (the teacher's turns) stays in it, as it will in what is left.
+    and every reply still to come is assumed paid. Its clock starts at the event heard just
+    before the first paid reply (the phase that started the evaluation, or a resumed run's last
+    cached reply): the model servers' start-up, before any event, is not spread over the first
+    replies, and a first batch of replies finishing together, several slots at once, is timed
+    from when they were asked for. Time between replies (the teacher's turns) stays in it, as
+    it will in what is left.
     """
 
     calls_at_most: int | None = None
     replies: int = 0
     paid: int = 0
     """Replies that were not cache hits."""
-    first_paid_at: float | None = None
+    clock_from: float | None = None
     updated: float = 0.0
+    last_heard: float | None = None
+
+    def heard(self, now: float) -> None:
+        """Any event was heard at `now` (after `reply` for a reply's own event)."""
+        self.last_heard = now
 
     def reply(self, now: float, *, cached: bool) -> None:
         """One student reply finished at `now`."""
         self.replies += 1
         if not cached:
             self.paid += 1
-            if self.first_paid_at is None:
-                self.first_paid_at = now
+            if self.clock_from is None:
+                self.clock_from = self.last_heard if self.last_heard is not None else now
         self.updated = now
 
     def eta_at_most(self) -> float | None:
         """Seconds left at most at the paid pace so far; None while unknown."""
-        if self.calls_at_most is None or self.first_paid_at is None:
+        if self.calls_at_most is None or self.clock_from is None:
             return None
-        elapsed = self.updated - self.first_paid_at
-        if self.paid < 2 or elapsed <= 0:
+        elapsed = self.updated - self.clock_from
+        if self.paid <= 0 or elapsed <= 0:
             return None
-        return elapsed * max(0, self.calls_at_most - self.replies) / (self.paid - 1)
+        return elapsed * max(0, self.calls_at_most - self.replies) / self.paid
 
     def describe(self) -> str:
         """`run: R of at most N student replies, at most T left` (T once known)."""
@@ -172,6 +179,7 @@ class _Progress:
             self.iteration = _int(event, "iteration")
             accuracy = event.get("validation_accuracy")
             self.validation_accuracy = float(accuracy) if accuracy is not None else None
+        self.run.heard(now)
         return None if kind is None else str(kind)
 
 

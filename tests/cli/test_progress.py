@@ -53,7 +53,7 @@ def test_plain_lines_are_throttled_to_one_per_interval() -> None:
         "progress: initial-train: 21/30",
         "progress: initial-train: 30/30",
     ]
-    # 20 replies in the 20 s after the first: the other 69 of at most 90 take at most 69 s.
+    # 21 replies in the 21 s since the phase before them: the other 69 take at most 69 s.
     assert progress_lines[2].endswith(
         "21/30, 60.0 replies/min, ETA 9s; run: 21 of at most 90 student replies, at most 1m09s left"
     )
@@ -134,25 +134,27 @@ def test_cached_replies_take_no_part_in_the_pace() -> None:
         clock.now += 6.0
         progress(ProgressEvent(label="initial-validation", done=done, total=60))
     # Validation: replies 2..10 in the 54 s since its first: 10 per minute, 50 left take 5 min.
-    # Run: paid replies 2..10 in the 54 s since the first paid one (the cached second and the
-    # wait for the first are not a pace); the 50 of the bound left, all assumed paid, take at
-    # most 50 x 6 s = 5m00s.
+    # Run: 10 paid replies in the 60 s since the last cached one (the cached pass is not a
+    # pace); the 50 of the bound left, all assumed paid, take at most 50 x 6 s = 5m00s.
     assert out.getvalue().splitlines()[-1] == (
         "progress: initial-validation: 10/60, 10.0 replies/min, ETA 5m00s; "
         "run: 50 of at most 100 student replies, at most 5m00s left"
     )
 
 
-def test_start_up_before_the_first_paid_reply_is_not_a_pace() -> None:
-    """A model server loading for 90 s, then a reply every 6 s: 6 s per reply, not 90."""
+def test_start_up_and_parallel_replies_are_not_read_as_the_pace() -> None:
+    """Servers loading for 90 s before the first event, then 4 slots each answering in 8 s."""
     clock = Clock()
-    view = LiveView(clock=clock)
-    view(PhaseEvent(phase="prepare", student_calls_at_most=100))
+    view = LiveView(clock=clock)  # built when the command starts
     clock.now += 90.0
-    view(ProgressEvent(label="initial-train", done=1, total=40))
-    assert view.state.run.describe() == "run: 1 of at most 100 student replies"  # no pace yet
-    for done in range(2, 5):
-        clock.now += 6.0
-        view(ProgressEvent(label="initial-train", done=done, total=40))
-    # 3 replies in the 18 s after the first: 96 of the bound left take at most 96 x 6 s.
-    assert view.state.run.describe() == "run: 4 of at most 100 student replies, at most 9m36s left"
+    view(PhaseEvent(phase="prepare", student_calls_at_most=100))
+    view(PhaseEvent(phase="initialize"))
+    done = 0
+    for _batch in range(2):
+        clock.now += 8.0
+        for _slot in range(4):  # four replies finish together
+            done += 1
+            view(ProgressEvent(label="initial-train", done=done, total=40))
+    # 8 replies in the 16 s since the phase that asked for them: 2 s each, 92 left take 184 s
+    # (timed from the command's start it would be 106 s / 8 replies, 13.25 s each: 20m19s).
+    assert view.state.run.describe() == "run: 8 of at most 100 student replies, at most 3m04s left"
