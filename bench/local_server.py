@@ -1,8 +1,8 @@
 """Student replies per minute of the embedded llama-server under the options that matter on 2 cores.
 
 The workload is the one a distillation gives the student: GSM8K problems with the Qwen base
-prompt, greedy, a `--max-tokens` cap (256 as in the configs), as many requests at once as the
-server has slots. Each setting starts its own server with the same model file, sends the same
+prompt, greedy, a `--max-tokens` cap (256 by default; the configs use 512), as many requests
+at once as the server has slots. Each setting starts its own server with the same model file, sends the same
 problems, and is reported as replies/min, completion tokens/s and the share of replies cut at
 the cap, with its ratio to `today` (the server as `make demo` started it before this benchmark:
 the student and the teacher in one router, 4 slots, llama.cpp's default threads and polling).
