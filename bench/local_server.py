@@ -3,9 +3,10 @@
 The workload is the one a distillation gives the student: GSM8K problems with the Qwen base
 prompt, greedy, a `--max-tokens` cap (256 by default; the configs use 512), as many requests
 at once as the server has slots. Each setting starts its own server with the same model file,
-sends the same problems, and is reported as replies/min, completion tokens/s and the share of replies cut at
-the cap, with its ratio to `today` (the server as `make demo` started it before this benchmark:
-the student and the teacher in one router, 4 slots, llama.cpp's default threads and polling).
+sends the same problems, and is reported as replies/min, completion tokens/s and the share of
+replies cut at the cap, with its ratio to `today` (the server as `make demo` started it before
+this benchmark: the student and the teacher in one router, 4 slots, llama.cpp's default threads
+and polling).
 
 Settings (`--settings` picks some):
   today        router (student + teacher), 4 slots, defaults
