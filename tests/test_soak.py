@@ -8,26 +8,11 @@ first shown able to fail, on outcomes doctored by hand.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
+from support.bench import load_bench
 
-BENCH = Path(__file__).parents[1] / "bench" / "soak.py"
-
-
-def _load_soak() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("soak", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["soak"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-soak = _load_soak()
+soak = load_bench("soak")
 
 REFERENCE = soak.Outcome(
     prompt="base\n\nrule",
