@@ -37,6 +37,7 @@ from concept_distill.loop.stats import wilson_interval
 
 SPLIT, CANDIDATES, ROUNDS, REDRAW = 150, 8, 3, 0.2
 HARMFUL = -0.05
+Z95 = 1.959964  # two-sided 95% normal quantile
 
 
 @dataclass
@@ -138,7 +139,7 @@ class Summary:
 
 def _mean_ci(values: list[float]) -> tuple[float, tuple[float, float]]:
     mean = statistics.fmean(values)
-    half = 1.959964 * statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0
+    half = Z95 * statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0
     return mean, (mean - half, mean + half)
 
 
@@ -192,13 +193,12 @@ def paired_calls_ratio(
     ratio = mean_x / mean_y
     if n < 2:
         return ratio, (ratio, ratio)
-    covariance = sum((a - mean_x) * (b - mean_y) for a, b in zip(x, y, strict=True)) / (n - 1)
     relative = (
         statistics.variance(x) / mean_x**2
         + statistics.variance(y) / mean_y**2
-        - 2 * covariance / (mean_x * mean_y)
+        - 2 * statistics.covariance(x, y) / (mean_x * mean_y)
     ) / n
-    half = 1.959964 * ratio * math.sqrt(max(0.0, relative))
+    half = Z95 * ratio * math.sqrt(max(0.0, relative))
     return ratio, (ratio - half, ratio + half)
 
 
